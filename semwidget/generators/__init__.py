@@ -1,0 +1,65 @@
+"""Generator adapters, chosen by what a module looks like.
+
+Each adapter module offers ``looks_like(obj) -> bool`` and an adapter class.
+:func:`as_generator` asks them in order (most specific first) and wraps the
+object with the first that recognises it, the way einops picks a backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from ._base import FeatureLayer, Generator, ProjectionWeight, resolve_device
+from ._single_input import SingleInputGenerator, looks_single_input
+
+# (layout description, recogniser, adapter class): most specific first.
+_ADAPTERS: list[tuple[str, Callable[[object], bool], type[Generator]]] = [
+    (
+        "a DCGAN/PGGAN-like module whose first layer takes z (Linear or ConvTranspose2d)",
+        looks_single_input,
+        SingleInputGenerator,
+    ),
+]
+
+
+def supported_layouts() -> list[str]:
+    """Descriptions of the generator layouts :func:`as_generator` recognises."""
+    return [description for description, _, _ in _ADAPTERS]
+
+
+def as_generator(
+    obj: object,
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+    **kwargs: Any,
+) -> Generator:
+    """Wrap a generator module in the adapter that fits its layout.
+
+    An adapter passes through unchanged. Anything unrecognised raises a
+    ``TypeError`` that lists the supported layouts.
+    """
+    if isinstance(obj, Generator):
+        return obj
+    for _, looks_like, adapter in _ADAPTERS:
+        if looks_like(obj):
+            return adapter(obj, device=device, dtype=dtype, **kwargs)  # type: ignore[call-arg]
+    layouts = "\n".join(f"  - {d}" for d in supported_layouts())
+    raise TypeError(
+        f"semwidget cannot drive a {type(obj).__name__}: it matches none of the supported "
+        f"generator layouts:\n{layouts}"
+    )
+
+
+__all__ = [
+    "FeatureLayer",
+    "Generator",
+    "ProjectionWeight",
+    "SingleInputGenerator",
+    "as_generator",
+    "resolve_device",
+    "supported_layouts",
+]
