@@ -28,6 +28,8 @@ class Latents:
         The seed each sample was drawn with, when it was drawn by ``sample``.
     model : str
         The fingerprint of the generator these latents belong to.
+    space : str
+        What ``ws`` holds: ``"z"`` (the input noise) or ``"w"`` (mapped codes).
     """
 
     ws: torch.Tensor
@@ -35,6 +37,7 @@ class Latents:
     offsets: Mapping[str, torch.Tensor] = field(default_factory=dict)
     seeds: tuple[int, ...] | None = None
     model: str = ""
+    space: str = "z"
 
     def __post_init__(self) -> None:
         if not isinstance(self.ws, torch.Tensor) or self.ws.ndim != 3:
@@ -74,7 +77,7 @@ class Latents:
         if self.seeds is not None:
             picked = torch.arange(len(self))[index].tolist()
             seeds = tuple(self.seeds[i] for i in picked)
-        return Latents(ws=ws, c=c, offsets=offsets, seeds=seeds, model=self.model)
+        return Latents(ws=ws, c=c, offsets=offsets, seeds=seeds, model=self.model, space=self.space)
 
     def replace(self, **changes: object) -> Latents:
         """A copy with some fields changed (the dataclass is frozen)."""
@@ -87,6 +90,7 @@ class Latents:
             offsets={k: v.to(device) for k, v in self.offsets.items()},
             seeds=self.seeds,
             model=self.model,
+            space=self.space,
         )
 
     @staticmethod
@@ -111,4 +115,5 @@ class Latents:
             if all(p.seeds is not None for p in parts)
             else None,
             model=parts[0].model,
+            space=parts[0].space,
         )

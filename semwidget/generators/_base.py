@@ -189,7 +189,7 @@ class Generator(ABC):
         c = self._conditioning(class_index, len(seeds))
         with torch.inference_mode():
             ws = self.map(z.to(self.device, self.dtype), c, psi)
-        return Latents(ws=ws, c=c, seeds=seeds, model=self.fingerprint)
+        return Latents(ws=ws, c=c, seeds=seeds, model=self.fingerprint, space=self.latent_space)
 
     def _draw_z(self, seeds: Sequence[int], truncation: float | None) -> torch.Tensor:
         return seeded_normal(seeds, self.z_dim)
@@ -294,15 +294,15 @@ class Generator(ABC):
             captured.append(out)
             raise _StopForward
 
-        handle = self._feature_layers[layer].module.register_forward_hook(grab)
-        try:
-            with torch.inference_mode(), self._injected(latents.offsets):
-                try:
-                    self._forward(latents.ws.to(self.dtype), latents.c)
-                except _StopForward:
-                    pass
-        finally:
-            handle.remove()
+        # Offsets are hooked in first, so the grab sees the feature map after injection.
+        with torch.inference_mode(), self._injected(latents.offsets):
+            handle = self._feature_layers[layer].module.register_forward_hook(grab)
+            try:
+                self._forward(latents.ws.to(self.dtype), latents.c)
+            except _StopForward:
+                pass
+            finally:
+                handle.remove()
         return captured[0].float()
 
     # ---- weights for SeFa ------------------------------------------------------

@@ -1,0 +1,271 @@
+"""``Directions``: the value every finder returns and every edit consumes."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._io import atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+LATENT_SPACES = ("z", "w", "w+")
+_FORMAT = "semwidget.directions/1"
+
+
+def fix_signs(vectors: np.ndarray) -> np.ndarray:
+    """Flip each row so its entry of largest magnitude is positive (as sklearn's
+    ``svd_flip`` does), so eigenvector signs do not depend on the solver."""
+    idx = np.argmax(np.abs(vectors), axis=1)
+    signs = np.sign(vectors[np.arange(len(vectors)), idx])
+    signs[signs == 0] = 1
+    return vectors * signs[:, None]
+
+
+def _model_identity(model: Any) -> dict[str, str] | None:
+    """Accept a Generator, a dict or None; keep name and fingerprint."""
+    if model is None:
+        return None
+    if isinstance(model, dict):
+        return {"name": str(model.get("name", "")), "fingerprint": str(model.get("fingerprint", ""))}
+    return {"name": str(model.name), "fingerprint": str(model.fingerprint)}
+
+
+@dataclass(frozen=True, eq=False)
+class Directions:
+    """A set of unit-norm directions in one space of one model.
+
+    Attributes
+    ----------
+    vectors : ndarray of shape (k, dim)
+        Unit-norm rows.
+    scores : ndarray of shape (k,)
+        What ranks them: eigenvalues (SeFa), explained variance (GANSpace),
+        validation accuracy (InterFaceGAN).
+    space : str
+        ``"z"``, ``"w"`` or ``"w+"`` for latent directions, or the name of a
+        feature layer for channel-space directions injected there.
+    layers : tuple of int or None
+        The layer-wise latents an edit touches by default; None means all.
+    method : str
+        The finder that made them.
+    labels : tuple of str
+        A name per direction.
+    sigmas : ndarray of shape (k,) or None
+        The spread of the data along each direction, so α can be given in σ units.
+    model : dict or None
+        ``{"name", "fingerprint"}`` of the generator they were found on.
+    notes : dict
+        Free-form metadata: the finder's parameters, validation figures.
+    """
+
+    vectors: np.ndarray
+    scores: np.ndarray
+    space: str
+    layers: tuple[int, ...] | None = None
+    method: str = ""
+    labels: tuple[str, ...] = ()
+    sigmas: np.ndarray | None = None
+    model: dict[str, str] | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        v = np.asarray(self.vectors, dtype=np.float64)
+        if v.ndim != 2 or v.shape[0] == 0 or v.shape[1] == 0:
+            raise ValueError(f"Directions.vectors must be a non-empty array of shape (k, dim); got {v.shape}")
+        if not np.isfinite(v).all():
+            raise ValueError("Directions.vectors contain NaN or infinite values")
+        norms = np.linalg.norm(v, axis=1)
+        if np.any(norms < 1e-12):
+            raise ValueError("Directions.vectors contain a zero row; a direction needs a nonzero vector")
+        v = v / norms[:, None]
+        k = v.shape[0]
+        s = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        if s.shape != (k,):
+            raise ValueError(f"Directions.scores must have shape ({k},); got {s.shape}")
+        labels = tuple(self.labels) or tuple(f"{self.method or 'direction'} {i}" for i in range(k))
+        if len(labels) != k:
+            raise ValueError(f"Directions.labels must have {k} entries; got {len(labels)}")
+        sigmas = None
+        if self.sigmas is not None:
+            sigmas = np.asarray(self.sigmas, dtype=np.float64).reshape(-1)
+            if sigmas.shape != (k,) or not np.all(sigmas > 0):
+                raise ValueError(f"Directions.sigmas must be {k} positive numbers")
+        layers = None if self.layers is None else tuple(int(i) for i in self.layers)
+        if not isinstance(self.space, str) or not self.space:
+            raise ValueError("Directions.space must be 'z', 'w', 'w+' or a feature-layer name")
+        object.__setattr__(self, "vectors", v)
+        object.__setattr__(self, "scores", s)
+        object.__setattr__(self, "labels", tuple(str(x) for x in labels))
+        object.__setattr__(self, "sigmas", sigmas)
+        object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "model", _model_identity(self.model))
+
+    # ---- container behaviour ----------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @property
+    def is_latent(self) -> bool:
+        """True for latent-space directions, False for channel-space ones."""
+        return self.space in LATENT_SPACES
+
+    def __getitem__(self, index: int | slice | Sequence[int]) -> Directions:
+        """A subset, still a ``Directions`` (one row for an int)."""
+        idx = np.arange(len(self))[index]
+        idx = np.atleast_1d(idx)
+        return replace(
+            self,
+            vectors=self.vectors[idx],
+            scores=self.scores[idx],
+            labels=tuple(self.labels[i] for i in idx),
+            sigmas=None if self.sigmas is None else self.sigmas[idx],
+        )
+
+    def __repr__(self) -> str:
+        model = self.model["name"] if self.model else None
+        return (
+            f"Directions(k={len(self)}, dim={self.dim}, space={self.space!r}, method={self.method!r}, "
+            f"layers={self.layers}, model={model!r}, labels={list(self.labels)[:4]}"
+            f"{'...' if len(self) > 4 else ''})"
+        )
+
+    def rename(self, index: int, label: str) -> Directions:
+        labels = list(self.labels)
+        labels[index] = str(label)
+        return replace(self, labels=tuple(labels))
+
+    def with_layers(self, layers: Sequence[int] | None) -> Directions:
+        return replace(self, layers=None if layers is None else tuple(layers))
+
+    @staticmethod
+    def concat(parts: Sequence[Directions]) -> Directions:
+        """Join directions of one space and model (for example several boundaries)."""
+        if not parts:
+            raise ValueError("Directions.concat needs at least one Directions")
+        first = parts[0]
+        for p in parts[1:]:
+            if (p.space, p.dim) != (first.space, first.dim):
+                raise ValueError(f"cannot join directions in {p.space!r}/{p.dim} with {first.space!r}/{first.dim}")
+            if p.model and first.model and p.model["fingerprint"] != first.model["fingerprint"]:
+                raise ValueError("cannot join directions found on different models")
+        sigmas = None
+        if all(p.sigmas is not None for p in parts):
+            sigmas = np.concatenate([p.sigmas for p in parts])  # type: ignore[misc]
+        methods = sorted({p.method for p in parts})
+        return Directions(
+            vectors=np.concatenate([p.vectors for p in parts]),
+            scores=np.concatenate([p.scores for p in parts]),
+            space=first.space,
+            layers=first.layers if all(p.layers == first.layers for p in parts) else None,
+            method=methods[0] if len(methods) == 1 else "+".join(methods),
+            labels=tuple(label for p in parts for label in p.labels),
+            sigmas=sigmas,
+            model=first.model,
+        )
+
+    # ---- model identity ------------------------------------------------------------
+
+    def check_model(self, fingerprint: str, *, allow_other_model: bool = False) -> None:
+        """Refuse to apply to another model than the one the directions came from."""
+        if not self.model or not fingerprint or self.model["fingerprint"] == fingerprint:
+            return
+        message = (
+            f"these directions were found on model {self.model['name']!r} "
+            f"(fingerprint {self.model['fingerprint']}), not on the model with fingerprint {fingerprint}"
+        )
+        if not allow_other_model:
+            raise ValueError(message + "; pass allow_other_model=True to apply them anyway")
+        warnings.warn(message, stacklevel=3)
+
+    # ---- persistence --------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``<path>.json`` (metadata) and ``<path>.npz`` (arrays), each atomically.
+
+        Returns the JSON path. No pickle is involved in either file.
+        """
+        json_path, npz_path = _paths(path)
+        arrays = {"vectors": self.vectors, "scores": self.scores}
+        if self.sigmas is not None:
+            arrays["sigmas"] = self.sigmas
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        meta = {
+            "format": _FORMAT,
+            "arrays": npz_path.name,
+            "space": self.space,
+            "layers": None if self.layers is None else list(self.layers),
+            "method": self.method,
+            "labels": list(self.labels),
+            "model": self.model,
+            "notes": self.notes,
+            "shape": list(self.vectors.shape),
+        }
+        # Arrays first: the JSON that points at them is the commit of the pair.
+        atomic_write_bytes(npz_path, buffer.getvalue())
+        atomic_write_bytes(json_path, json.dumps(meta, indent=2, default=_jsonable).encode())
+        return json_path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Directions:
+        """Read directions written by :meth:`save`."""
+        json_path, npz_path = _paths(path)
+        try:
+            meta = json.loads(json_path.read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no directions file at {json_path}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{json_path} is not a semwidget directions file: {exc}") from None
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+            raise ValueError(f"{json_path} is not a semwidget directions file (expected format {_FORMAT!r})")
+        npz_path = json_path.with_name(meta.get("arrays", npz_path.name))
+        try:
+            with np.load(npz_path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{json_path} refers to {npz_path}, which is missing") from None
+        except (ValueError, OSError) as exc:
+            raise ValueError(f"could not read the arrays of {json_path} from {npz_path}: {exc}") from None
+        if list(arrays.get("vectors", np.empty(0)).shape) != meta.get("shape"):
+            raise ValueError(f"{npz_path} does not match {json_path}: expected vectors of shape {meta.get('shape')}")
+        return cls(
+            vectors=arrays["vectors"],
+            scores=arrays["scores"],
+            space=meta["space"],
+            layers=meta["layers"],
+            method=meta["method"],
+            labels=tuple(meta["labels"]),
+            sigmas=arrays.get("sigmas"),
+            model=meta["model"],
+            notes=meta.get("notes", {}),
+        )
+
+
+def _paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    p = Path(path)
+    if p.suffix in (".json", ".npz"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + ".json"), p.with_name(p.name + ".npz")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} into a directions file")

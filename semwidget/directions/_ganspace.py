@@ -1,0 +1,242 @@
+"""GANSpace: principal directions of sampled latents or activations
+(Härkönen et al., "GANSpace: Discovering Interpretable GAN Controls", NeurIPS 2020).
+
+PCA runs in one streaming pass: the mean and scatter matrix are merged batch by
+batch (Chan et al.'s update) in float64, so 10⁶ samples cost O(dim²) memory.
+Activations too wide for a dim² matrix go through sklearn's IncrementalPCA.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from sklearn.decomposition import IncrementalPCA
+
+from .._progress import progress
+from ..generators import Generator, as_generator
+from ._directions import Directions, fix_signs
+
+log = logging.getLogger(__name__)
+
+# Above this width a dim×dim float64 scatter matrix (128 MiB at 4096) gives way to IncrementalPCA.
+_MAX_COVARIANCE_DIM = 4096
+
+
+class StreamingMoments:
+    """Mean and scatter matrix of rows seen batch by batch, in float64."""
+
+    def __init__(self, dim: int) -> None:
+        self.n = 0
+        self.mean = torch.zeros(dim, dtype=torch.float64)
+        self.scatter = torch.zeros(dim, dim, dtype=torch.float64)
+
+    def update(self, batch: torch.Tensor) -> None:
+        x = batch.detach().to("cpu", torch.float64)
+        m = x.shape[0]
+        if m == 0:
+            return
+        mean_b = x.mean(0)
+        centred = x - mean_b
+        delta = mean_b - self.mean
+        total = self.n + m
+        self.scatter += centred.T @ centred + torch.outer(delta, delta) * (self.n * m / total)
+        self.mean += delta * (m / total)
+        self.n = total
+
+    def covariance(self) -> np.ndarray:
+        if self.n < 2:
+            raise ValueError("PCA needs at least 2 samples")
+        return (self.scatter / (self.n - 1)).numpy()
+
+
+def principal_components(moments: StreamingMoments, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Top-k components (k, dim) with signs fixed, their variances (k,), and the total variance."""
+    values, vectors = np.linalg.eigh(moments.covariance())
+    order = np.argsort(values)[::-1][:k]
+    return fix_signs(vectors[:, order].T), np.clip(values[order], 0, None), float(values.clip(0).sum())
+
+
+class GANSpace:
+    """PCA directions from samples of the generator.
+
+    Parameters
+    ----------
+    n_directions : int
+        Components to keep.
+    n_samples : int
+        Latents sampled (default 10⁵; 10⁶ fits in memory too).
+    feature_layer : str, optional
+        PCA on this feature layer's activations instead of on w (or z).
+    output : {"latent", "channels"}
+        With ``feature_layer``: ``"latent"`` regresses the activation components
+        back to latent directions by least squares (the paper's method);
+        ``"channels"`` keeps channel-space directions (PCA over every spatial
+        position's channel vector), which edits inject at that layer.
+    batch_size : int
+        Samples per forward pass.
+    random_state : int
+        Seed of the sampling; nothing touches a global RNG.
+    class_index : int, optional
+        Class for conditional generators; default a uniformly random class per sample.
+    progress : bool
+        Show a progress bar.
+
+    Attributes
+    ----------
+    directions_ : Directions
+        Unit directions with ``sigmas``, so edits can use ``scale="sigma"``.
+    explained_variance_ : ndarray of shape (n_directions,)
+    explained_variance_ratio_ : ndarray of shape (n_directions,)
+    mean_ : ndarray of shape (dim,)
+        Mean of the data the PCA ran on.
+    """
+
+    def __init__(
+        self,
+        n_directions: int = 10,
+        *,
+        n_samples: int = 100_000,
+        feature_layer: str | None = None,
+        output: str = "latent",
+        batch_size: int = 2048,
+        random_state: int = 0,
+        class_index: int | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.n_directions = n_directions
+        self.n_samples = n_samples
+        self.feature_layer = feature_layer
+        self.output = output
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.class_index = class_index
+        self.progress = progress
+
+    # ---- sampling ---------------------------------------------------------------
+
+    def sample_batches(self, generator: object, desc: str = "sampling") -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Yield ``(w, c)`` batches: the untruncated codes of ``n_samples`` latents
+        (w of shape (b, w_dim); z itself for z-space models), drawn from
+        ``random_state``. The same parameters always yield the same samples."""
+        gen = as_generator(generator)
+        rng = torch.Generator().manual_seed(int(self.random_state))
+        with progress(total=self.n_samples, desc=desc, enabled=self.progress) as bar:
+            for start in range(0, self.n_samples, self.batch_size):
+                b = min(self.batch_size, self.n_samples - start)
+                z = torch.randn(b, gen.z_dim, generator=rng)
+                c = None
+                if gen.c_dim:
+                    cls = torch.randint(gen.c_dim, (b,), generator=rng) if self.class_index is None else torch.full((b,), int(self.class_index))
+                    c = torch.nn.functional.one_hot(cls, gen.c_dim).to(gen.device, gen.dtype)
+                with torch.inference_mode():
+                    w = gen.map_to_w(z, c).float()
+                yield w, c
+                bar.update(b)
+
+    def _activations(self, gen: Generator, w: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        from .._latents import Latents
+
+        ws = w.to(gen.dtype)[:, None, :].expand(-1, gen.num_ws, -1)
+        return gen.activations(Latents(ws=ws, c=c, model=gen.fingerprint), self.feature_layer)  # type: ignore[arg-type]
+
+    # ---- fitting ------------------------------------------------------------------
+
+    def fit(self, generator: object) -> GANSpace:
+        """Sample, run PCA, and (for activations) regress back; returns self."""
+        gen = as_generator(generator)
+        self._validate(gen)
+        if self.feature_layer is None:
+            vectors, variances, total, sigmas = self._fit_latent(gen)
+            space, method = gen.latent_space, "ganspace"
+        elif self.output == "channels":
+            vectors, variances, total = self._fit_channels(gen)
+            sigmas, space, method = np.sqrt(variances), self.feature_layer, "ganspace-channels"
+        else:
+            vectors, variances, total, sigmas = self._fit_regressed(gen)
+            space, method = gen.latent_space, "ganspace-regressed"
+        self.explained_variance_ = variances
+        self.explained_variance_ratio_ = variances / total
+        k = len(vectors)
+        self.directions_ = Directions(
+            vectors=vectors,
+            scores=self.explained_variance_ratio_,
+            space=space,
+            method=method,
+            labels=tuple(f"pc {i}" for i in range(k)),
+            sigmas=np.maximum(sigmas, 1e-12),
+            model=gen,
+            notes={"n_samples": self.n_samples, "random_state": self.random_state, "feature_layer": self.feature_layer},
+        )
+        return self
+
+    def _validate(self, gen: Generator) -> None:
+        if not isinstance(self.n_directions, (int, np.integer)) or self.n_directions < 1:
+            raise ValueError(f"n_directions must be a positive int; got {self.n_directions!r}")
+        if not isinstance(self.n_samples, (int, np.integer)) or self.n_samples < 2:
+            raise ValueError(f"n_samples must be an int >= 2; got {self.n_samples!r}")
+        if self.output not in ("latent", "channels"):
+            raise ValueError(f"output must be 'latent' or 'channels'; got {self.output!r}")
+        if self.feature_layer is None:
+            dim = gen.w_dim
+        else:
+            if self.feature_layer not in gen.feature_layers:
+                raise ValueError(f"unknown feature layer {self.feature_layer!r}; {gen.name} has {sorted(gen.feature_layers)}")
+            shape = gen.feature_layers[self.feature_layer].shape
+            dim = shape[0] if self.output == "channels" else min(int(np.prod(shape)), gen.w_dim)
+        if self.n_directions > dim:
+            raise ValueError(f"n_directions={self.n_directions} exceeds the {dim} dimensions available")
+
+    def _fit_latent(self, gen: Generator) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        moments = StreamingMoments(gen.w_dim)
+        for w, _ in self.sample_batches(gen, desc=f"GANSpace: sampling {gen.latent_space}"):
+            moments.update(w)
+        self.mean_ = moments.mean.numpy()
+        vectors, variances, total = principal_components(moments, self.n_directions)
+        return vectors, variances, total, np.sqrt(variances)
+
+    def _fit_channels(self, gen: Generator) -> tuple[np.ndarray, np.ndarray, float]:
+        channels = gen.feature_layers[self.feature_layer].channels  # type: ignore[index]
+        moments = StreamingMoments(channels)
+        for w, c in self.sample_batches(gen, desc=f"GANSpace: activations of {self.feature_layer}"):
+            act = self._activations(gen, w, c)
+            moments.update(act.transpose(0, 1).reshape(channels, -1).T)  # every position is a sample
+        self.mean_ = moments.mean.numpy()
+        return principal_components(moments, self.n_directions)
+
+    def _fit_regressed(self, gen: Generator) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        # Pass 1: PCA of the flattened activations.
+        k = int(self.n_directions)
+        dim = int(np.prod(gen.feature_layers[self.feature_layer].shape))  # type: ignore[index]
+        desc = f"GANSpace: activations of {self.feature_layer}"
+        if dim <= _MAX_COVARIANCE_DIM:
+            moments = StreamingMoments(dim)
+            for w, c in self.sample_batches(gen, desc=desc):
+                moments.update(self._activations(gen, w, c).flatten(1))
+            components, variances, total = principal_components(moments, k)
+            mean = moments.mean.numpy()
+        else:
+            ipca = IncrementalPCA(n_components=k)
+            for w, c in self.sample_batches(gen, desc=desc + " (incremental)"):
+                if len(w) >= k:  # IncrementalPCA needs at least k rows per batch
+                    ipca.partial_fit(self._activations(gen, w, c).flatten(1).numpy())
+            components, variances = fix_signs(ipca.components_), ipca.explained_variance_
+            total, mean = float(ipca.explained_variance_.sum() / ipca.explained_variance_ratio_.sum()), ipca.mean_
+        self.mean_ = mean
+        # Pass 2, over the same samples: least squares w ≈ x U, x the component coordinates.
+        xtx = np.zeros((k, k))
+        xtw = np.zeros((k, gen.w_dim))
+        latent = StreamingMoments(gen.w_dim)
+        for w, c in self.sample_batches(gen, desc="GANSpace: regressing to the latent"):
+            x = (self._activations(gen, w, c).flatten(1).double().numpy() - mean) @ components.T
+            w64 = w.double().cpu().numpy()
+            xtx += x.T @ x
+            xtw += x.T @ w64
+            latent.update(w)
+        # The coordinates have zero mean over these samples, so no intercept is needed.
+        u = np.linalg.lstsq(xtx, xtw, rcond=None)[0]
+        u = u / np.linalg.norm(u, axis=1, keepdims=True)
+        sigmas = np.sqrt(np.einsum("kd,de,ke->k", u, latent.covariance(), u))
+        return u, variances, total, sigmas
