@@ -13,10 +13,28 @@ from typing import Any
 import torch
 
 from ._base import FeatureLayer, Generator, ProjectionWeight, resolve_device
+from ._biggan import BigGANAdapter, looks_like_biggan
 from ._single_input import SingleInputGenerator, looks_single_input
+from ._stylegan_nvidia import NvidiaStyleGAN, looks_like_nvidia_stylegan
+from ._stylegan_rosinality import RosinalityStyleGAN, looks_like_rosinality
 
 # (layout description, recogniser, adapter class): most specific first.
 _ADAPTERS: list[tuple[str, Callable[[object], bool], type[Generator]]] = [
+    (
+        "pytorch-pretrained-biggan's BigGAN (embeddings, generator.gen_z, generator.layers)",
+        looks_like_biggan,
+        BigGANAdapter,
+    ),
+    (
+        "rosinality's stylegan2-pytorch Generator (style, conv1, convs, to_rgbs, n_latent)",
+        looks_like_rosinality,
+        RosinalityStyleGAN,
+    ),
+    (
+        "NVIDIA's StyleGAN2-ADA / StyleGAN3 generator (mapping, synthesis, num_ws, affine layers)",
+        looks_like_nvidia_stylegan,
+        NvidiaStyleGAN,
+    ),
     (
         "a DCGAN/PGGAN-like module whose first layer takes z (Linear or ConvTranspose2d)",
         looks_single_input,
