@@ -1,8 +1,40 @@
-"""semwidget: discover, explore and name interpretable directions in image generators."""
+"""semwidget: discover, explore and name interpretable directions in image generators.
 
+The names a notebook user types::
+
+    G = semwidget.load("digiface-dcgan")
+    latents = G.sample(9, seed=0)
+    sefa = semwidget.SeFa(n_directions=5).fit(G)
+    images = G.synthesize(semwidget.edit(latents, sefa.directions_[0], alpha=3.0))
+"""
+
+from ._edits import edit, jitter
+from ._images import image_grid, to_pil, to_uint8
 from ._latents import Latents
+from ._load import load
+from .directions import Directions, GANSpace, InterFaceGAN, SeFa, project_out
 from .generators import Generator, as_generator, supported_layouts
+from .zoo import ZooFetchError, available
 
 __version__ = "0.1.0"
 
-__all__ = ["Generator", "Latents", "__version__", "as_generator", "supported_layouts"]
+__all__ = [
+    "Directions",
+    "GANSpace",
+    "Generator",
+    "InterFaceGAN",
+    "Latents",
+    "SeFa",
+    "ZooFetchError",
+    "__version__",
+    "as_generator",
+    "available",
+    "edit",
+    "image_grid",
+    "jitter",
+    "load",
+    "project_out",
+    "supported_layouts",
+    "to_pil",
+    "to_uint8",
+]
