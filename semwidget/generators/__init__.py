@@ -57,8 +57,10 @@ def as_generator(
 ) -> Generator:
     """Wrap a generator module in the adapter that fits its layout.
 
-    An adapter passes through unchanged. Anything unrecognised raises a
-    ``TypeError`` that lists the supported layouts.
+    The module is put in eval mode and moved to ``device`` (default: the GPU
+    when there is one) and ``dtype`` in place, as ``Module.to`` does. An adapter
+    passes through unchanged. Anything unrecognised raises a ``TypeError`` that
+    lists the supported layouts.
     """
     if isinstance(obj, Generator):
         return obj

@@ -117,7 +117,11 @@ class NvidiaStyleGAN(Generator):
                 "mapping, synthesis, z_dim, w_dim, num_ws and synthesis blocks b4, b8, ... or "
                 "synthesis.input plus synthesis.layer_names"
             )
-        super().__init__(module, name=name, device=device, dtype=dtype)
+        # NVIDIA's networks keep float32 parameters and cast per block themselves
+        # (num_fp16_res); halving every parameter breaks their float32 blocks. So
+        # dtype=float16 means "use the network's own FP16 blocks", on a GPU only.
+        self._own_fp16 = dtype == torch.float16
+        super().__init__(module, name=name, device=device, dtype=torch.float32)
         m = self._net
         self.z_dim, self.w_dim, self.num_ws = int(m.z_dim), int(m.w_dim), int(m.num_ws)
         self.c_dim = int(getattr(m, "c_dim", 0))
@@ -201,8 +205,8 @@ class NvidiaStyleGAN(Generator):
 
     def _forward(self, ws: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         kwargs: dict[str, object] = {"noise_mode": "const"}
-        if self.device.type == "cpu":
-            # StyleGAN2-ADA runs its highest resolutions in FP16 whatever the device;
+        if not (self._own_fp16 and self.device.type == "cuda"):
+            # StyleGAN2-ADA runs its highest resolutions in FP16 unless told not to;
             # half-precision convolutions on the CPU are slow or unsupported.
             kwargs["force_fp32"] = True
         img = self._net.synthesis(ws, **kwargs)

@@ -268,7 +268,7 @@ class SynthesisInput(nn.Module):
         rot = torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)  # (n, 2, 2)
         freqs = self.freqs.unsqueeze(0) @ rot  # (n, C, 2)
         phases = self.phases + (freqs @ -t[:, 2:].unsqueeze(2)).squeeze(2)  # (n, C)
-        axis = (torch.arange(self.size) + 0.5 - self.size / 2) / self.sampling_rate
+        axis = (torch.arange(self.size, device=w.device, dtype=w.dtype) + 0.5 - self.size / 2) / self.sampling_rate
         grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1)  # (H, W, 2)
         x = torch.sin(2 * math.pi * (torch.einsum("hwk,nck->nhwc", grid, freqs) + phases[:, None, None]))
         x = x @ (self.weight / math.sqrt(self.channels)).t()
