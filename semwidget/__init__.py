@@ -14,12 +14,14 @@ from ._latents import Latents
 from ._load import load
 from .directions import Directions, GANSpace, InterFaceGAN, SeFa, project_out
 from .generators import Generator, as_generator, supported_layouts
+from .widget import Explorer
 from .zoo import ZooFetchError, available
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Directions",
+    "Explorer",
     "GANSpace",
     "Generator",
     "InterFaceGAN",

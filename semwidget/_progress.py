@@ -1,29 +1,62 @@
-"""Progress bars for anything that can take more than a second.
+"""Progress for anything that can take more than a second.
 
 tqdm's ``auto`` front end draws a widget in notebooks and text in terminals.
+Code running on behalf of a widget can also have the same updates forwarded
+to a callback (:func:`report_to`), so the widget shows them itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from tqdm.auto import tqdm
 
+Listener = Callable[[str, int, int], None]  # (label, done, total)
+_listeners: dict[int, Listener] = {}
 
-class _Silent:
+
+class _Bar:
+    """A tqdm bar (or none) whose updates also reach this thread's listener."""
+
+    def __init__(self, total: int, desc: str, enabled: bool, unit: str) -> None:
+        self.total, self.desc, self.done = total, desc, 0
+        self._tqdm = tqdm(total=total, desc=desc, leave=False, unit=unit) if enabled else None
+        self._listener = _listeners.get(threading.get_ident())
+
     def update(self, n: int = 1) -> None:
-        pass
+        self.done += n
+        if self._tqdm is not None:
+            self._tqdm.update(n)
+        if self._listener is not None:
+            self._listener(self.desc, self.done, self.total)
+
+    def close(self) -> None:
+        if self._tqdm is not None:
+            self._tqdm.close()
 
 
 @contextmanager
-def progress(total: int, desc: str, *, enabled: bool = True, unit: str = "img") -> Iterator[tqdm | _Silent]:
-    """A progress bar over ``total`` items, or a silent stand-in."""
-    if not enabled:
-        yield _Silent()
-        return
-    bar = tqdm(total=total, desc=desc, leave=False, unit=unit)
+def progress(total: int, desc: str, *, enabled: bool = True, unit: str = "img") -> Iterator[_Bar]:
+    """A progress bar over ``total`` items; silent when not ``enabled``, except to a listener."""
+    bar = _Bar(total, desc, enabled, unit)
     try:
         yield bar
     finally:
         bar.close()
+
+
+@contextmanager
+def report_to(listener: Listener) -> Iterator[None]:
+    """Forward every progress update made in this thread to ``listener``."""
+    tid = threading.get_ident()
+    previous = _listeners.get(tid)
+    _listeners[tid] = listener
+    try:
+        yield
+    finally:
+        if previous is None:
+            _listeners.pop(tid, None)
+        else:
+            _listeners[tid] = previous

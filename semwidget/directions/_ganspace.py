@@ -168,7 +168,12 @@ class GANSpace:
             labels=tuple(f"pc {i}" for i in range(k)),
             sigmas=np.maximum(sigmas, 1e-12),
             model=gen,
-            notes={"n_samples": self.n_samples, "random_state": self.random_state, "feature_layer": self.feature_layer},
+            notes={
+                "n_samples": self.n_samples,
+                "random_state": self.random_state,
+                "feature_layer": self.feature_layer,
+                "recipe": self._recipe(),
+            },
         )
         return self
 
@@ -240,3 +245,13 @@ class GANSpace:
         u = u / np.linalg.norm(u, axis=1, keepdims=True)
         sigmas = np.sqrt(np.einsum("kd,de,ke->k", u, latent.covariance(), u))
         return u, variances, total, sigmas
+
+    def _recipe(self) -> str:
+        """The Python that recreates these directions (for the widget's "copy as code")."""
+        args = [f"n_directions={int(self.n_directions)}", f"n_samples={int(self.n_samples)}",
+                f"random_state={int(self.random_state)}"]
+        if self.feature_layer is not None:
+            args += [f"feature_layer={self.feature_layer!r}", f"output={self.output!r}"]
+        if self.class_index is not None:
+            args.append(f"class_index={int(self.class_index)}")
+        return f"semwidget.GANSpace({', '.join(args)})"

@@ -93,7 +93,16 @@ class SeFa:
             method="sefa",
             labels=tuple(f"sefa {i}" for i in range(k)),
             model=gen,
-            notes={"weights": sources},
+            notes={"weights": sources, "recipe": self._recipe()},
         )
         log.info("SeFa on %d weight rows of %s: top eigenvalues %s", matrix.shape[0], sources, values[:3])
         return self
+
+    def _recipe(self) -> str:
+        """The Python that recreates these directions (for the widget's "copy as code")."""
+        args = [f"n_directions={int(self.n_directions)}"]
+        if self.layers is not None:
+            args.append(f"layers={[int(i) for i in self.layers]}")
+        if self.feature_layer is not None:
+            args.append(f"feature_layer={self.feature_layer!r}")
+        return f"semwidget.SeFa({', '.join(args)})"

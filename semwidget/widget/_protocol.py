@@ -1,0 +1,123 @@
+"""The Explorer's wire protocol: synced traits and message kinds.
+
+State that persists is a trait (synced both ways by ipywidgets). Requests and
+events are custom messages ``{"kind": ..., ...}``; images travel as binary
+buffers beside a message, never as base64 traits. ``js/messages.js`` lists the
+same kinds; ``tests/widget/test_protocol.py`` checks that the two agree.
+
+Front end → kernel (requests)
+-----------------------------
+render       {seq: int, alphas: [float], final: bool}
+             Show the grid at these α (one per direction, in the direction's
+             units: σ for directions with a ``sigma``, raw otherwise; a handle's
+             track spans ±``extent``). ``final`` is true
+             when a drag ends: the frame then comes as PNG, else as JPEG.
+             Newest wins: a request superseded before it is rendered is dropped.
+set_active   {seq, active: [int]}                 directions with a handle
+set_layers   {seq, direction: int, layers: [int]} heatmap columns a direction is applied at
+set_pad      {pair: [int, int]}                   the two directions of the 2-D pad
+new_seeds    {seq, seed: int | null}              null: the next n_samples seeds
+undo, redo, reset  {seq}
+
+Every request that changes the image carries a ``seq`` from the same counter as
+``render``, and its frame comes back with that seq: the front end numbers all
+requests, so the newest frame always has the highest number.
+compute      {method: "sefa" | "ganspace", n_directions: int,
+              feature_layer: str | null}    add directions from a finder
+heatmap      {}                               recompute the layer heatmap
+export_png   {}                               the grid as PNG
+export_gif   {direction: int, frames: int, extent: float}
+copy_code    {}                               Python that reproduces the edit
+
+Kernel → front end (events)
+---------------------------
+frame    {seq, mime, width, height, cell, columns, count, checksum} + [image bytes]
+         One sprite holding ``count`` cells of ``cell``×``cell`` pixels,
+         ``columns`` per row; ``checksum`` is the CRC-32 of the bytes.
+error    {seq: int | null, message: str}      shown in the widget; it keeps working
+file     {name, mime} + [bytes]               a download (PNG grid, GIF traversal)
+code     {text: str}                          for the clipboard
+"""
+
+from __future__ import annotations
+
+REQUESTS: dict[str, dict[str, str]] = {
+    "render": {"seq": "int", "alphas": "floats", "final": "bool"},
+    "set_active": {"seq": "int", "active": "ints"},
+    "set_layers": {"seq": "int", "direction": "int", "layers": "ints"},
+    "set_pad": {"pair": "ints"},
+    "new_seeds": {"seq": "int", "seed": "int?"},
+    "undo": {"seq": "int"},
+    "redo": {"seq": "int"},
+    "reset": {"seq": "int"},
+    "compute": {"method": "str", "n_directions": "int", "feature_layer": "str?"},
+    "heatmap": {},
+    "export_png": {},
+    "export_gif": {"direction": "int", "frames": "int", "extent": "float"},
+    "copy_code": {},
+}
+
+EVENTS: tuple[str, ...] = ("frame", "error", "file", "code")
+
+# Traits the front end reads (and, for the first group, writes through requests only).
+TRAITS: tuple[str, ...] = (
+    "directions",  # [{label, method, score, space, latent, sigma, extent}] one per direction
+    "alphas",  # [float] α per direction at the newest final render (drag end, key press, undo...)
+    "active",  # [int] directions with a handle
+    "layers",  # [[int]] per direction: columns of the heatmap it is applied at
+    "pad",  # [int, int] or []: the directions of the 2-D pad
+    "seed",  # int: first seed of the grid
+    "n_samples",  # int: grid cells
+    "columns",  # int: grid columns
+    "resolution",  # int: pixels per cell side as sent
+    "heatmap",  # {columns: [str], values: [[float|null]], kind: str}
+    "feature_layers",  # [str]: feature layers a finder can run on
+    "render_seq",  # int: seq of the newest frame sent
+    "frame_checksum",  # int: CRC-32 of the newest frame's bytes
+    "error",  # str: the newest error, "" when none
+    "busy",  # bool: the kernel is working on a slow request
+    "progress",  # {label: str, value: int, total: int} or {}
+    "can_undo",  # bool
+    "can_redo",  # bool
+)
+
+
+class ProtocolError(ValueError):
+    """A request from the front end that does not fit the protocol."""
+
+
+def _check(kind: str, field: str, spec: str, value: object) -> object:
+    optional = spec.endswith("?")
+    spec = spec.rstrip("?")
+    if value is None and optional:
+        return None
+    ok = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "bool": lambda v: isinstance(v, bool),
+        "str": lambda v: isinstance(v, str),
+        "ints": lambda v: isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v),
+        "floats": lambda v: isinstance(v, list)
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
+    }[spec](value)
+    if not ok:
+        raise ProtocolError(
+            f"message {kind!r}: field {field!r} must be {spec}{' or null' if optional else ''}, "
+            f"got {type(value).__name__} {value!r:.60}"
+        )
+    return value
+
+
+def parse_request(content: object) -> tuple[str, dict[str, object]]:
+    """Validate a message from the front end; returns (kind, fields)."""
+    if not isinstance(content, dict) or "kind" not in content:
+        raise ProtocolError(f"a request must be an object with a 'kind'; got {content!r:.80}")
+    kind = content["kind"]
+    if kind not in REQUESTS:
+        raise ProtocolError(f"unknown request kind {kind!r}; expected one of {sorted(REQUESTS)}")
+    fields = {}
+    for field, spec in REQUESTS[kind].items():
+        if field not in content and not spec.endswith("?"):
+            raise ProtocolError(f"message {kind!r} lacks the field {field!r} ({spec})")
+        fields[field] = _check(kind, field, spec, content.get(field))
+    return kind, fields

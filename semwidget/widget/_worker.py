@@ -1,0 +1,119 @@
+"""The Explorer's background worker: renders never block the kernel, and the
+newest render request wins.
+
+The comm handler only records requests (cheap); one worker thread does the work.
+Render requests are not queued: a newer one replaces an older one not yet
+started, so a fast drag never builds a backlog (at most one render waits).
+Other jobs (heatmap, finders, exports) run in order, before the pending render.
+NVIDIA's stylegan3 visualizer drains its queue to the newest request the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerStats:
+    """What the worker has done, for tests and benchmarks."""
+
+    requested: int = 0  # render requests received
+    rendered: int = 0  # renders performed
+    dropped: int = 0  # render requests superseded before they started
+    max_pending: int = 0  # the most render requests ever waiting at once (≤ 1 by design)
+    render_ms: deque[float] = field(default_factory=lambda: deque(maxlen=500))
+
+    def as_dict(self) -> dict[str, Any]:
+        times = list(self.render_ms)
+        return {
+            "requested": self.requested,
+            "rendered": self.rendered,
+            "dropped": self.dropped,
+            "max_pending": self.max_pending,
+            "render_ms_median": statistics.median(times) if times else None,
+        }
+
+
+class Worker:
+    """One daemon thread running ``render(request)`` for the newest request and
+    ``job()`` callables in order. ``on_error(exc, request_or_None)`` sees failures;
+    the thread keeps going."""
+
+    def __init__(self, render: Callable[[Any], None], on_error: Callable[[BaseException, Any], None]) -> None:
+        self._render = render
+        self._on_error = on_error
+        self._cond = threading.Condition()
+        self._pending: Any = None
+        self._jobs: deque[Callable[[], None]] = deque()
+        self._active = 0
+        self._closed = False
+        self.stats = WorkerStats()
+        self._thread = threading.Thread(target=self._loop, name="semwidget-render", daemon=True)
+        self._thread.start()
+
+    def request_render(self, request: Any) -> None:
+        with self._cond:
+            self.stats.requested += 1
+            if self._pending is not None:
+                self.stats.dropped += 1
+            self._pending = request
+            self.stats.max_pending = max(self.stats.max_pending, 1)
+            self._cond.notify()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._cond:
+            self._jobs.append(job)
+            self._cond.notify()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until nothing is pending or running; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending is not None or self._jobs or self._active:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and self._pending is None and not self._jobs:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                if self._jobs:
+                    job, request = self._jobs.popleft(), None
+                else:
+                    job, request, self._pending = None, self._pending, None
+                self._active += 1
+            try:
+                if job is not None:
+                    job()
+                else:
+                    start = time.perf_counter()
+                    self._render(request)
+                    self.stats.render_ms.append((time.perf_counter() - start) * 1000)
+                    self.stats.rendered += 1
+            except BaseException as exc:  # noqa: BLE001 -- any failure is reported, the thread lives on
+                log.debug("worker job failed", exc_info=True)
+                self._on_error(exc, request)
+            finally:
+                with self._cond:
+                    self._active -= 1
+                    self._cond.notify_all()
