@@ -46,8 +46,9 @@ class Explorer(anywidget.AnyWidget):
     ----------
     generator : Generator or nn.Module
         Anything :func:`semwidget.as_generator` accepts.
-    directions : Directions, optional
-        The directions to explore; default: SeFa's top 5.
+    directions : Directions or list of Directions, optional
+        The directions to explore (latent ones, and channel-space ones at
+        feature layers); default: SeFa's top 5.
     n_samples : int
         Grid cells, one seed each.
     seed : int
@@ -96,9 +97,11 @@ class Explorer(anywidget.AnyWidget):
         self.workspace = Workspace(g)
         if directions is None:
             directions = SeFa(n_directions=min(5, g.w_dim)).fit(g).directions_
-        if not isinstance(directions, Directions):
-            raise TypeError(f"directions must be semwidget.Directions; got {type(directions).__name__}")
-        self.workspace.add(directions)
+        blocks = [directions] if isinstance(directions, Directions) else list(directions)
+        if not blocks or not all(isinstance(d, Directions) for d in blocks):
+            raise TypeError(f"directions must be semwidget.Directions or a list of them; got {directions!r:.80}")
+        for block in blocks:
+            self.workspace.add(block)
         ncols = columns or max(1, round(n_samples**0.5 + 0.499))
         super().__init__(
             n_samples=n_samples, seed=int(seed), columns=int(ncols),
