@@ -1,0 +1,67 @@
+import { describe, expect, it, vi } from "vitest";
+import { frame, mount, tick } from "./harness.js";
+
+const cells = (root) => [...root.querySelectorAll('[data-testid^="cell-"]')];
+
+describe("grid", () => {
+  it("has one canvas per sample, sized to the resolution, columns from the trait", () => {
+    const { root, $, model } = mount({ n_samples: 6, columns: 3, resolution: 32 });
+    expect(cells(root).map((c) => c.dataset.testid)).toEqual(["cell-0", "cell-1", "cell-2", "cell-3", "cell-4", "cell-5"]);
+    expect(cells(root)[0].width).toBe(32);
+    expect($("grid").style.getPropertyValue("--sw-columns")).toBe("3");
+    model.kernelSet("n_samples", 4);
+    model.kernelSet("columns", 2);
+    expect(cells(root)).toHaveLength(4);
+    expect($("grid").style.getPropertyValue("--sw-columns")).toBe("2");
+  });
+
+  it("decodes a frame once and draws each cell's region of the sprite", async () => {
+    const { root, model, images } = mount();
+    model.event(...frame(1, { count: 6, columns: 3, cell: 16, mime: "image/jpeg" }));
+    await tick();
+    expect(images.bitmaps).toHaveLength(1);
+    expect(images.bitmaps[0].blob.type).toBe("image/jpeg");
+    const canvases = cells(root);
+    expect(canvases[0].width).toBe(16);
+    const drawn = canvases.map((c) => images.contexts.get(c).drawImage.mock.calls[0].slice(1, 5));
+    expect(drawn).toEqual([[0, 0, 16, 16], [16, 0, 16, 16], [32, 0, 16, 16], [0, 16, 16, 16], [16, 16, 16, 16], [32, 16, 16, 16]]);
+    expect(images.bitmaps[0].close).toHaveBeenCalled();
+  });
+
+  it("follows the frame's count when it differs from n_samples", async () => {
+    const { root, model } = mount({ n_samples: 6 });
+    model.event(...frame(1, { count: 8, columns: 4 }));
+    await tick();
+    expect(cells(root)).toHaveLength(8);
+  });
+
+  it("falls back to an <img> when createImageBitmap is missing, revoking its URL", async () => {
+    const { model, images } = mount();
+    vi.stubGlobal("createImageBitmap", undefined);
+    const revoke = vi.spyOn(URL, "revokeObjectURL");
+    vi.spyOn(HTMLImageElement.prototype, "decode").mockResolvedValue(undefined);
+    model.event(...frame(1));
+    await tick();
+    await tick();
+    expect(revoke).toHaveBeenCalledTimes(1);
+    const calls = [...images.contexts.values()].map((c) => c.drawImage.mock.calls.length);
+    expect(calls.every((n) => n === 1)).toBe(true);
+    expect([...images.contexts.values()][0].drawImage.mock.calls[0][0]).toBeInstanceOf(HTMLImageElement);
+  });
+
+  it("shows the spinner while busy and a progress bar when progress has a total", () => {
+    const { $, model } = mount();
+    expect($("spinner").hidden).toBe(true);
+    expect($("progress").hidden).toBe(true);
+    model.kernelSet("busy", true);
+    expect($("spinner").hidden).toBe(false);
+    model.kernelSet("progress", { label: "sefa", value: 2, total: 5 });
+    expect($("progress").hidden).toBe(false);
+    expect($("progress-bar").value).toBe(2);
+    expect($("progress").textContent).toContain("sefa 2/5");
+    model.kernelSet("busy", false);
+    model.kernelSet("progress", {});
+    expect($("spinner").hidden).toBe(true);
+    expect($("progress").hidden).toBe(true);
+  });
+});

@@ -1,0 +1,153 @@
+// A mock anywidget model and helpers to mount the widget in happy-dom, with
+// animation frames, image decoding and canvases under the test's control.
+import { afterEach, vi } from "vitest";
+import widget from "../widget.js";
+
+export const DIRECTIONS = [
+  { label: "age", method: "sefa", score: 12.345, space: "w", latent: true, sigma: null, extent: 4 },
+  { label: "smile", method: "ganspace", score: 0.0123, space: "w", latent: true, sigma: 2.5, extent: 3 },
+  { label: "hair", method: "sefa", score: 3, space: "w", latent: true, sigma: null, extent: 5 },
+];
+
+export const DEFAULT_TRAITS = {
+  directions: DIRECTIONS,
+  alphas: [0, 0, 0],
+  active: [0, 1],
+  layers: [[0, 1, 2, 3], [0, 1, 2, 3], [2]],
+  pad: [0, 1],
+  seed: 0,
+  n_samples: 6,
+  columns: 3,
+  resolution: 32,
+  heatmap: { columns: ["ws0", "ws1", "ws2", "ws3"], values: [[0.1, 0.5, 0.9, 0.3], [0.2, 0.2, 0.4, 0.1], [null, null, 0.7, null]], kind: "mean image change" },
+  feature_layers: ["b8.conv0", "b16.conv1"],
+  render_seq: 0,
+  frame_checksum: 0,
+  error: "",
+  busy: false,
+  progress: {},
+  can_undo: false,
+  can_redo: false,
+};
+
+export class MockModel {
+  constructor(traits = {}) {
+    this.traits = { ...structuredClone(DEFAULT_TRAITS), ...traits };
+    this.handlers = new Map();
+    this.sent = [];
+  }
+  get(key) {
+    return this.traits[key];
+  }
+  set(key, value) {
+    this.traits[key] = value;
+    this.emit(`change:${key}`);
+  }
+  save_changes() {}
+  on(event, fn) {
+    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
+    this.handlers.get(event).add(fn);
+  }
+  off(event, fn) {
+    if (fn) this.handlers.get(event)?.delete(fn);
+    else this.handlers.delete(event);
+  }
+  send(content) {
+    this.sent.push(content);
+  }
+  emit(event, ...args) {
+    for (const fn of [...(this.handlers.get(event) ?? [])]) fn(...args);
+  }
+  /** What the kernel does: change a trait (the front end sees change:key). */
+  kernelSet(key, value) {
+    this.set(key, value);
+  }
+  /** A custom message from the kernel. */
+  event(msg, buffers = []) {
+    this.emit("msg:custom", msg, buffers);
+  }
+  sentOf(kind) {
+    return this.sent.filter((m) => m.kind === kind);
+  }
+  listenerCount() {
+    return [...this.handlers.values()].reduce((n, s) => n + s.size, 0);
+  }
+}
+
+/** Animation frames run only when the test calls flush(). */
+export function fakeAnimationFrames() {
+  let queue = new Map();
+  let next = 1;
+  vi.stubGlobal("requestAnimationFrame", (fn) => {
+    queue.set(next, fn);
+    return next++;
+  });
+  vi.stubGlobal("cancelAnimationFrame", (id) => queue.delete(id));
+  return {
+    flush() {
+      const due = queue;
+      queue = new Map();
+      for (const fn of due.values()) fn(performance.now());
+    },
+    get pending() {
+      return queue.size;
+    },
+  };
+}
+
+/** createImageBitmap and 2-D contexts that record what is drawn. */
+export function fakeImages() {
+  const contexts = new Map();
+  const bitmaps = [];
+  vi.stubGlobal("createImageBitmap", async (blob) => {
+    const bitmap = { blob, close: vi.fn() };
+    bitmaps.push(bitmap);
+    return bitmap;
+  });
+  vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockImplementation(function () {
+    if (!contexts.has(this)) contexts.set(this, { drawImage: vi.fn() });
+    return contexts.get(this);
+  });
+  return { contexts, bitmaps };
+}
+
+const mounted = [];
+afterEach(() => {
+  for (const { cleanup, el } of mounted.splice(0)) {
+    cleanup();
+    el.remove();
+  }
+});
+
+export function mount(traits = {}) {
+  const raf = fakeAnimationFrames();
+  const images = fakeImages();
+  const model = new MockModel(traits);
+  const el = document.createElement("div");
+  document.body.append(el);
+  const cleanup = widget.render({ model, el });
+  const root = el.querySelector('[data-testid="semwidget"]');
+  const $ = (id) => root.querySelector(`[data-testid="${id}"]`);
+  mounted.push({ cleanup, el });
+  return { model, el, root, $, raf, images, cleanup };
+}
+
+/** Give an element a layout box (happy-dom does no layout). */
+export function box(el, { left = 0, top = 0, width = 200, height = 20 } = {}) {
+  el.getBoundingClientRect = () => ({ left, top, width, height, right: left + width, bottom: top + height, x: left, y: top });
+}
+
+export function pointer(el, type, { x = 0, y = 0, id = 1 } = {}) {
+  el.dispatchEvent(new PointerEvent(type, { clientX: x, clientY: y, pointerId: id, button: 0, bubbles: true, cancelable: true }));
+}
+
+export function key(el, name, opts = {}) {
+  el.dispatchEvent(new KeyboardEvent("keydown", { key: name, bubbles: true, cancelable: true, ...opts }));
+}
+
+/** A frame event as the kernel sends it. */
+export function frame(seq, { count = 6, columns = 3, cell = 32, mime = "image/png" } = {}) {
+  return [{ kind: "frame", seq, mime, width: columns * cell, height: Math.ceil(count / columns) * cell, cell, columns, count, checksum: 0 }, [new Uint8Array([1, 2, 3])]];
+}
+
+export const tick = () => new Promise((r) => setTimeout(r, 0));

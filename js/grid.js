@@ -1,0 +1,111 @@
+// The image grid: one <canvas> per sample. A frame is one sprite image
+// (cells row-major, `columns` per row) decoded once and cut into the canvases,
+// which costs one decode per frame instead of one per cell.
+import { h } from "./dom.js";
+
+export function createGrid(model, subs) {
+  const cells = h("div", { class: "sw-cells", "data-testid": "grid" });
+  const spinner = h("div", { class: "sw-spinner", "data-testid": "spinner", hidden: true, role: "status" },
+    h("span", { class: "sw-spinner-wheel", "aria-hidden": "true" }),
+    h("span", { class: "sw-visually-hidden", text: "working…" }));
+  const progressLabel = h("span", { class: "sw-progress-label" });
+  const progressBar = h("progress", { "data-testid": "progress-bar", max: 1, value: 0 });
+  const progress = h("div", { class: "sw-progress", "data-testid": "progress", hidden: true },
+    progressLabel, progressBar);
+  const el = h("div", { class: "sw-grid" }, cells, spinner, progress);
+  let canvases = [];
+
+  function layout(count) {
+    count = Math.max(0, Number(count) || 0);
+    const side = Number(model.get("resolution")) || 64;
+    while (canvases.length > count) canvases.pop().remove();
+    while (canvases.length < count) {
+      const i = canvases.length;
+      const canvas = h("canvas", { class: "sw-cell", "data-testid": `cell-${i}`, width: side, height: side });
+      canvases.push(canvas);
+      cells.append(canvas);
+    }
+  }
+
+  function showColumns() {
+    cells.style.setProperty("--sw-columns", String(Math.max(1, Number(model.get("columns")) || 1)));
+  }
+
+  function showBusy() {
+    spinner.hidden = !model.get("busy");
+    el.classList.toggle("sw-busy", Boolean(model.get("busy")));
+  }
+
+  function showProgress() {
+    const p = model.get("progress") ?? {};
+    const total = Number(p.total) || 0;
+    progress.hidden = total <= 0;
+    if (total <= 0) return;
+    progressBar.max = total;
+    progressBar.value = Math.min(Number(p.value) || 0, total);
+    progressLabel.textContent = `${p.label ?? ""} ${Number(p.value) || 0}/${total}`.trim();
+  }
+
+  subs.on("change:n_samples", () => layout(model.get("n_samples")));
+  subs.on("change:columns", showColumns);
+  subs.on("change:busy", showBusy);
+  subs.on("change:progress", showProgress);
+  layout(model.get("n_samples"));
+  showColumns();
+  showBusy();
+  showProgress();
+
+  /** Decode a frame's image bytes: ImageBitmap where available, else an <img>. */
+  async function decode(msg, buffers) {
+    const blob = new Blob([buffers[0]], { type: msg.mime || "image/png" });
+    if (typeof createImageBitmap === "function") {
+      try {
+        return await createImageBitmap(blob);
+      } catch {
+        // Some browsers refuse certain blobs; the <img> path below still works.
+      }
+    }
+    const url = URL.createObjectURL(blob);
+    const img = new Image();
+    img.src = url;
+    try {
+      await img.decode();
+    } finally {
+      // A decoded image keeps its pixels; the URL would only leak the blob.
+      URL.revokeObjectURL(url);
+    }
+    return img;
+  }
+
+  /** Cut the sprite into the cells. */
+  function paint(image, msg) {
+    const cell = Number(msg.cell);
+    const columns = Math.max(1, Number(msg.columns) || 1);
+    layout(msg.count);
+    canvases.forEach((canvas, i) => {
+      if (canvas.width !== cell) canvas.width = cell;
+      if (canvas.height !== cell) canvas.height = cell;
+      const ctx = canvas.getContext("2d");
+      if (!ctx) return;
+      const sx = (i % columns) * cell;
+      const sy = Math.floor(i / columns) * cell;
+      ctx.drawImage(image, sx, sy, cell, cell, 0, 0, cell, cell);
+    });
+    discard(image);
+  }
+
+  function discard(image) {
+    image?.close?.();
+  }
+
+  return {
+    el,
+    decode,
+    paint,
+    discard,
+    get cells() {
+      return canvases;
+    },
+    destroy() {},
+  };
+}

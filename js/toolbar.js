@@ -1,0 +1,77 @@
+// Buttons for the requests that are not drags: history, seeds, exports, code,
+// and finding new directions. The code the kernel returns shows beneath.
+import { h } from "./dom.js";
+import { directionsOf, extentOf } from "./model.js";
+
+const GIF_FRAMES = 24;
+
+export function createToolbar(model, send, subs) {
+  const button = (testid, text, title, onclick) =>
+    h("button", { type: "button", class: "sw-button", "data-testid": testid, text, title, onclick });
+
+  const undo = button("undo", "undo", "Undo the last edit", () => send("undo"));
+  const redo = button("redo", "redo", "Redo", () => send("redo"));
+  const exportGif = button("export-gif", "GIF", "Download a GIF along the first active direction", () => {
+    const d = model.get("active")?.[0];
+    if (d === undefined) return;
+    send("export_gif", { direction: d, frames: GIF_FRAMES, extent: extentOf(directionsOf(model)[d]) });
+  });
+
+  const method = h("select", { "data-testid": "compute-method", "aria-label": "finder" },
+    h("option", { value: "sefa", text: "SeFa" }), h("option", { value: "ganspace", text: "GANSpace" }));
+  const count = h("input", {
+    type: "number", "data-testid": "compute-n", min: 1, max: 64, step: 1, value: "5",
+    "aria-label": "number of directions", class: "sw-number",
+  });
+  const layer = h("select", { "data-testid": "compute-layer", "aria-label": "feature layer" });
+  const compute = button("compute", "compute", "Find directions and add them to the list", () => {
+    const n = Math.max(1, Math.round(Number(count.value)) || 5);
+    send("compute", { method: method.value, n_directions: n, feature_layer: layer.value || null });
+  });
+
+  const code = h("textarea", { "data-testid": "code", class: "sw-code", readOnly: true, hidden: true, rows: 6, spellcheck: "false" });
+
+  const el = h("div", { class: "sw-toolbar-area" },
+    h("div", { class: "sw-toolbar", role: "toolbar", "data-testid": "toolbar" },
+      h("div", { class: "sw-group" },
+        button("reset", "reset", "All α back to 0", () => send("reset")), undo, redo,
+        button("new-seeds", "new seeds", "Show the next samples", () => send("new_seeds", { seed: null }))),
+      h("div", { class: "sw-group" },
+        button("export-png", "PNG", "Download the grid as PNG", () => send("export_png")), exportGif,
+        button("copy-code", "code", "Python that reproduces this edit", () => send("copy_code"))),
+      h("div", { class: "sw-group sw-compute" }, method, count, layer, compute)),
+    code);
+
+  function showHistory() {
+    undo.disabled = !model.get("can_undo");
+    redo.disabled = !model.get("can_redo");
+  }
+  function showActive() {
+    exportGif.disabled = (model.get("active") ?? []).length === 0;
+  }
+  function showLayers() {
+    const chosen = layer.value;
+    layer.replaceChildren(h("option", { value: "", text: "latent" }),
+      ...(model.get("feature_layers") ?? []).map((name) => h("option", { value: name, text: name })));
+    layer.value = [...layer.options].some((o) => o.value === chosen) ? chosen : "";
+  }
+
+  subs.on("change:can_undo", showHistory);
+  subs.on("change:can_redo", showHistory);
+  subs.on("change:active", showActive);
+  subs.on("change:feature_layers", showLayers);
+  showHistory();
+  showActive();
+  showLayers();
+
+  return {
+    el,
+    /** A `code` event: show the text and try the clipboard. */
+    showCode(text) {
+      code.value = text;
+      code.hidden = false;
+      // The clipboard needs a secure context and focus; the textarea is the fallback.
+      navigator.clipboard?.writeText(text).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// The Explorer's front end: anywidget entry point. Builds the layout, wires the
+// components to the model, and routes the kernel's events (frame, error, file,
+// code) to them. Message kinds: messages.js; the protocol: _protocol.py.
+import "./widget.css";
+import { createAlphas } from "./alphas.js";
+import { createDirections } from "./directions.js";
+import { h } from "./dom.js";
+import { download } from "./download.js";
+import { createErrors } from "./errors.js";
+import { createGrid } from "./grid.js";
+import { createHandles } from "./handles.js";
+import { createHeatmap } from "./heatmap.js";
+import { createPad } from "./pad.js";
+import { createRenderer } from "./renderer.js";
+import { subscriptions } from "./model.js";
+import { createToolbar } from "./toolbar.js";
+
+/** @param {{model: import("./model.js").Model, el: HTMLElement}} ctx */
+function render({ model, el }) {
+  const subs = subscriptions(model);
+  const root = h("div", { class: "semwidget", "data-testid": "semwidget" });
+
+  const errors = createErrors(model, subs);
+  const grid = createGrid(model, subs);
+  const renderer = createRenderer(model, root, grid);
+  // Every request goes through the renderer, which numbers those that change the image.
+  const send = renderer.send;
+  const alphas = createAlphas(model, renderer, subs);
+  const toolbar = createToolbar(model, send, subs);
+  const directions = createDirections(model, send, subs);
+  const handles = createHandles(model, alphas, subs);
+  const pad = createPad(model, send, alphas, subs);
+  const heatmap = createHeatmap(model, send, subs);
+
+  root.append(
+    errors.el,
+    h("div", { class: "sw-layout" },
+      h("div", { class: "sw-main" }, grid.el, toolbar.el),
+      h("div", { class: "sw-controls" }, directions.el, handles.el, pad.el, heatmap.el)),
+  );
+  el.append(root);
+
+  subs.on("msg:custom", (msg, buffers) => {
+    switch (msg?.kind) {
+      case "frame":
+        // An undecodable frame must not break the widget: show it as an error.
+        renderer.onFrame(msg, buffers ?? []).catch((err) => errors.show(`could not show frame ${msg.seq}: ${err}`));
+        break;
+      case "error":
+        renderer.onError(msg.seq ?? null);
+        errors.show(msg.message ?? "error");
+        break;
+      case "file":
+        download(msg.name, msg.mime, buffers?.[0] ?? new Uint8Array());
+        break;
+      case "code":
+        toolbar.showCode(msg.text ?? "");
+        break;
+      default:
+        // Other events are for other front ends (or a newer kernel): ignore them.
+        break;
+    }
+  });
+
+  // A fresh view has no image yet: ask for the current state at rest.
+  renderer.request(alphas.get(), true);
+
+  return () => {
+    subs.dispose();
+    renderer.destroy();
+    for (const part of [grid, alphas, handles, pad, heatmap]) part.destroy?.();
+    root.remove();
+  };
+}
+
+export default { render };
