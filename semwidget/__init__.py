@@ -12,6 +12,7 @@ from ._edits import edit, jitter
 from ._images import image_grid, to_pil, to_uint8
 from ._latents import Latents
 from ._load import load
+from ._probe import ProbeResult, probe
 from .directions import Directions, GANSpace, InterFaceGAN, SeFa, project_out
 from .generators import Generator, as_generator, supported_layouts
 from .widget import Explorer
@@ -26,6 +27,7 @@ __all__ = [
     "Generator",
     "InterFaceGAN",
     "Latents",
+    "ProbeResult",
     "SeFa",
     "ZooFetchError",
     "__version__",
@@ -35,6 +37,7 @@ __all__ = [
     "image_grid",
     "jitter",
     "load",
+    "probe",
     "project_out",
     "supported_layouts",
     "to_pil",
