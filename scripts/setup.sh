@@ -12,3 +12,13 @@ python="${PYTHON:-python3}"
 # and on our machines 2.13.0 is a local CPU wheel.
 python -c "import torch" 2>/dev/null || python -m pip install --quiet "torch==${SEMWIDGET_TORCH_VERSION:-2.13.0}"
 python -m pip install --quiet -e ".[${extras}]"
+# The front end: bundle js/ into semwidget/static/widget.js (git-ignored) when it is missing
+# or older than a source in js/.
+if [ -f js/widget.js ] && { [ ! -f semwidget/static/widget.js ] \
+    || [ -n "$(find js \( -name '*.js' -o -name '*.css' \) -newer semwidget/static/widget.js -print -quit)" ]; }; then
+    command -v npm >/dev/null || { echo "setup: npm (Node >= 20) is needed to build the widget's front end" >&2; exit 1; }
+    if [ ! -x node_modules/.bin/esbuild ]; then
+        if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+    fi
+    npm run build
+fi

