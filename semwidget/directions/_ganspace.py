@@ -165,7 +165,7 @@ class GANSpace:
             scores=self.explained_variance_ratio_,
             space=space,
             method=method,
-            labels=tuple(f"pc {i}" for i in range(k)),
+            labels=tuple(f"pc {i}" if self.feature_layer is None else f"pc {self.feature_layer} {i}" for i in range(k)),
             sigmas=np.maximum(sigmas, 1e-12),
             model=gen,
             notes={

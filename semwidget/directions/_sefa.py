@@ -91,7 +91,7 @@ class SeFa:
             space=space,
             layers=None if layers is None or len(layers) == gen.num_ws else layers,
             method="sefa",
-            labels=tuple(f"sefa {i}" for i in range(k)),
+            labels=tuple(f"sefa {i}" if self.feature_layer is None else f"sefa {self.feature_layer} {i}" for i in range(k)),
             model=gen,
             notes={"weights": sources, "recipe": self._recipe()},
         )

@@ -115,6 +115,7 @@ class Explorer(anywidget.AnyWidget):
         self._redo: list[EditState] = []
         self._busy_timer: threading.Timer | None = None
         self.last_frame: _frames.Frame | None = None
+        self._last_images: tuple[tuple[int, EditState], torch.Tensor] | None = None
         self._publish_directions()
         self._publish_state()
         self._worker = Worker(self._render, self._report)
@@ -339,7 +340,14 @@ class Explorer(anywidget.AnyWidget):
         try:
             with self._lock:
                 base = self._base
-            images = self.generator.synthesize(self.workspace.edited(base, state))
+            # A drag's final request usually asks for the state its last move already
+            # rendered: reuse those images and only re-encode them losslessly.
+            key = (id(base), state)
+            if self._last_images is not None and self._last_images[0] == key:
+                images = self._last_images[1]
+            else:
+                images = self.generator.synthesize(self.workspace.edited(base, state))
+                self._last_images = (key, images)
             frame = _frames.sprite(images, self.columns, self.resolution, final)
         finally:
             timer.cancel()
