@@ -41,3 +41,72 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def save_json_npz(path: str | os.PathLike[str], meta: dict, arrays: dict[str, "np.ndarray"]) -> Path:
+    """Write ``<path>.json`` (``meta``) beside ``<path>.<digest>.npz`` (``arrays``).
+
+    The arrays file is named by a digest of its content and written first; the
+    JSON, which names it, replaces the old JSON atomically last. A crash at any
+    point leaves either the old pair or the new pair complete: the old arrays
+    file is removed only after the new JSON is in place. No pickle is involved.
+    """
+    import io as _io
+    import json
+
+    import numpy as np
+
+    json_path = _json_path(path)
+    buffer = _io.BytesIO()
+    np.savez(buffer, **arrays)
+    data = buffer.getvalue()
+    npz_path = json_path.with_name(f"{json_path.stem}.{hashlib.sha256(data).hexdigest()[:12]}.npz")
+    previous = _arrays_name(json_path)
+    atomic_write_bytes(npz_path, data)
+    atomic_write_bytes(json_path, json.dumps({**meta, "arrays": npz_path.name}, indent=2).encode())
+    if previous and previous != npz_path.name:
+        (json_path.parent / previous).unlink(missing_ok=True)
+    return json_path
+
+
+def load_json_npz(path: str | os.PathLike[str], kind: str) -> tuple[dict, dict[str, "np.ndarray"]]:
+    """Read a pair written by :func:`save_json_npz`; ``kind`` names the file type in errors."""
+    import json
+
+    import numpy as np
+
+    json_path = _json_path(path)
+    try:
+        meta = json.loads(json_path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no {kind} file at {json_path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{json_path} is not a {kind} file: {exc}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("arrays"), str):
+        raise ValueError(f"{json_path} is not a {kind} file (no arrays named)")
+    npz_path = json_path.parent / Path(meta["arrays"]).name
+    try:
+        with np.load(npz_path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{json_path} refers to {npz_path}, which is missing") from None
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"could not read the arrays of {json_path} from {npz_path}: {exc}") from None
+    return meta, arrays
+
+
+def _json_path(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    if p.suffix in (".json", ".npz"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + ".json")
+
+
+def _arrays_name(json_path: Path) -> str | None:
+    import json
+
+    try:
+        name = json.loads(json_path.read_text()).get("arrays")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(name).name if isinstance(name, str) else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -14,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write_bytes
+from .._io import load_json_npz, save_json_npz
 
 log = logging.getLogger(__name__)
 
@@ -195,19 +194,17 @@ class Directions:
     # ---- persistence --------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write ``<path>.json`` (metadata) and ``<path>.npz`` (arrays), each atomically.
+        """Write ``<path>.json`` (metadata) and the arrays beside it, atomically.
 
-        Returns the JSON path. No pickle is involved in either file.
+        Returns the JSON path. No pickle is involved; a crash mid-save leaves the
+        previous save intact (see :func:`semwidget._io.save_json_npz`).
         """
-        json_path, npz_path = _paths(path)
-        arrays = {"vectors": self.vectors, "scores": self.scores}
-        if self.sigmas is not None:
-            arrays["sigmas"] = self.sigmas
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        return save_json_npz(path, self.to_meta(), self.to_arrays())
+
+    def to_meta(self) -> dict[str, Any]:
+        """The JSON-friendly part of a save."""
         meta = {
             "format": _FORMAT,
-            "arrays": npz_path.name,
             "space": self.space,
             "layers": None if self.layers is None else list(self.layers),
             "method": self.method,
@@ -216,51 +213,39 @@ class Directions:
             "notes": self.notes,
             "shape": list(self.vectors.shape),
         }
-        # Arrays first: the JSON that points at them is the commit of the pair.
-        atomic_write_bytes(npz_path, buffer.getvalue())
-        atomic_write_bytes(json_path, json.dumps(meta, indent=2, default=_jsonable).encode())
-        return json_path
+        return json.loads(json.dumps(meta, default=_jsonable))  # fail here, before writing, if not JSON
+
+    def to_arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        arrays = {f"{prefix}vectors": self.vectors, f"{prefix}scores": self.scores}
+        if self.sigmas is not None:
+            arrays[f"{prefix}sigmas"] = self.sigmas
+        return arrays
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Directions:
-        """Read directions written by :meth:`save`."""
-        json_path, npz_path = _paths(path)
-        try:
-            meta = json.loads(json_path.read_text())
-        except FileNotFoundError:
-            raise FileNotFoundError(f"no directions file at {json_path}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{json_path} is not a semwidget directions file: {exc}") from None
+    def from_saved(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str = "", where: str = "") -> Directions:
+        """Rebuild from :meth:`to_meta` and :meth:`to_arrays` output."""
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            raise ValueError(f"{json_path} is not a semwidget directions file (expected format {_FORMAT!r})")
-        npz_path = json_path.with_name(meta.get("arrays", npz_path.name))
-        try:
-            with np.load(npz_path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{json_path} refers to {npz_path}, which is missing") from None
-        except (ValueError, OSError) as exc:
-            raise ValueError(f"could not read the arrays of {json_path} from {npz_path}: {exc}") from None
-        if list(arrays.get("vectors", np.empty(0)).shape) != meta.get("shape"):
-            raise ValueError(f"{npz_path} does not match {json_path}: expected vectors of shape {meta.get('shape')}")
+            raise ValueError(f"{where or 'this'} is not a semwidget directions record (expected format {_FORMAT!r})")
+        vectors = arrays.get(f"{prefix}vectors")
+        if vectors is None or list(vectors.shape) != meta.get("shape"):
+            raise ValueError(f"{where}: the arrays do not match the metadata (expected vectors of shape {meta.get('shape')})")
         return cls(
-            vectors=arrays["vectors"],
-            scores=arrays["scores"],
+            vectors=vectors,
+            scores=arrays[f"{prefix}scores"],
             space=meta["space"],
             layers=meta["layers"],
             method=meta["method"],
             labels=tuple(meta["labels"]),
-            sigmas=arrays.get("sigmas"),
+            sigmas=arrays.get(f"{prefix}sigmas"),
             model=meta["model"],
             notes=meta.get("notes", {}),
         )
 
-
-def _paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    p = Path(path)
-    if p.suffix in (".json", ".npz"):
-        p = p.with_suffix("")
-    return p.with_name(p.name + ".json"), p.with_name(p.name + ".npz")
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Directions:
+        """Read directions written by :meth:`save`."""
+        meta, arrays = load_json_npz(path, "semwidget directions")
+        return cls.from_saved(meta, arrays, where=str(path))
 
 
 def _jsonable(value: Any) -> Any:
