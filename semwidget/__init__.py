@@ -9,10 +9,13 @@ The names a notebook user types::
 """
 
 from ._edits import edit, jitter
+from ._entanglement import AttributeChange, attribute_change, direction_similarity
 from ._images import image_grid, to_pil, to_uint8
 from ._latents import Latents
 from ._load import load
+from ._plot import plot_matrix
 from ._probe import ProbeResult, probe
+from ._rescore import Rescoring, rescore
 from .directions import Directions, GANSpace, InterFaceGAN, SeFa, project_out
 from .generators import Generator, as_generator, supported_layouts
 from .widget import Explorer
@@ -21,6 +24,7 @@ from .zoo import ZooFetchError, available
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttributeChange",
     "Directions",
     "Explorer",
     "GANSpace",
@@ -28,17 +32,22 @@ __all__ = [
     "InterFaceGAN",
     "Latents",
     "ProbeResult",
+    "Rescoring",
     "SeFa",
     "ZooFetchError",
     "__version__",
     "as_generator",
+    "attribute_change",
     "available",
+    "direction_similarity",
     "edit",
     "image_grid",
     "jitter",
     "load",
+    "plot_matrix",
     "probe",
     "project_out",
+    "rescore",
     "supported_layouts",
     "to_pil",
     "to_uint8",

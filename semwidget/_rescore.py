@@ -1,0 +1,225 @@
+"""HiGAN's layer-wise re-scoring (Yang, Shen & Zhou, "Semantic Hierarchy Emerges in
+Deep Generative Representations for Scene Synthesis", IJCV 2020).
+
+For a direction d and an attribute scorer s, re-scoring measures how much moving
+``step`` along d raises the attribute::
+
+    Δ = mean over samples of max(s(G(edit(z))) − s(G(z)), 0)
+
+once with the edit applied at every layer and once at each layer alone; the
+per-layer values are the layer heatmap. Because of the ``max(·, 0)``, a
+direction that *lowers* an attribute scores about 0: flip its sign (pass
+``-1 * d`` as another direction) to see decreases, or ask for ``signed=True``,
+the plain mean difference.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ._latents import Latents
+from ._plot import plot_matrix, png_bytes, stack
+from ._score_edits import Job, Target, check_counts, check_fits, score_changes, split_rows
+from .directions import Directions
+from .generators import Generator, as_generator
+from .scorers import as_scorer
+
+log = logging.getLogger(__name__)
+
+
+def heatmap_columns(generator: Generator, rows: Sequence[Directions]) -> list[tuple[str, Target]]:
+    """The heatmap's columns: each layer-wise latent (for a single-input generator, its
+    one input), then the feature layers where channel-space directions act (for a
+    single-input generator, all of them: they are its layers)."""
+    if generator.num_ws == 1:
+        columns = [(generator.latent_space, ("ws", (0,)))]
+        features = list(generator.feature_layers)
+    else:
+        columns = [(name, ("ws", (i,))) for i, name in enumerate(generator.layer_names)]
+        features = list(dict.fromkeys(r.space for r in rows if not r.is_latent))
+    return columns + [(name, ("feature", name)) for name in features]
+
+
+def applies(row: Directions, target: Target) -> bool:
+    """A latent direction acts on layer-wise latents, a channel direction at its own layer only."""
+    return target[0] == "ws" if row.is_latent else target == ("feature", row.space)
+
+
+@dataclass(frozen=True, eq=False)
+class Rescoring:
+    """Re-scoring Δ of k directions for m attributes, at all layers and at each layer alone.
+
+    Attributes
+    ----------
+    delta_all : ndarray of shape (k, m)
+        Δ with the edit applied at every layer the direction can act at.
+    delta_layers : ndarray of shape (k, L, m)
+        Δ with the edit at one column alone; NaN where the direction cannot act.
+    columns : tuple of str of length L
+        Layer names: ``ws`` layers, then feature layers.
+    attributes : tuple of str of length m
+    labels : tuple of str of length k
+        The directions' labels.
+    step : float
+        The step along each unit direction, in raw latent (or channel) units.
+    n_samples : int
+    signed : bool
+        True when Δ is the plain mean change rather than the mean of its positive part.
+    """
+
+    delta_all: np.ndarray
+    delta_layers: np.ndarray
+    columns: tuple[str, ...]
+    attributes: tuple[str, ...]
+    labels: tuple[str, ...]
+    step: float
+    n_samples: int
+    signed: bool = False
+
+    def _column(self, attribute: str | int) -> int:
+        if isinstance(attribute, (int, np.integer)) and 0 <= attribute < len(self.attributes):
+            return int(attribute)
+        if attribute in self.attributes:
+            return self.attributes.index(attribute)  # type: ignore[arg-type]
+        raise KeyError(f"no attribute {attribute!r}; this re-scoring has {list(self.attributes)}")
+
+    def ranking(self, attribute: str | int) -> np.ndarray:
+        """Direction indices sorted by Δ_all for ``attribute``, largest first: ndarray of shape (k,)."""
+        return np.argsort(-self.delta_all[:, self._column(attribute)], kind="stable")
+
+    def heatmap(self, attribute: str | int) -> np.ndarray:
+        """Δ per direction and column for one attribute: ndarray of shape (k, L), NaN where not applicable."""
+        return self.delta_layers[:, :, self._column(attribute)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly: lists of floats, NaN as None; ``delta_layers[i][c][a]``."""
+        def clean(a: np.ndarray) -> Any:
+            out = a.astype(object)
+            out[~np.isfinite(a)] = None
+            return out.tolist()
+
+        return {
+            "columns": list(self.columns), "attributes": list(self.attributes), "labels": list(self.labels),
+            "delta_all": clean(self.delta_all), "delta_layers": clean(self.delta_layers),
+            "step": self.step, "n_samples": self.n_samples, "signed": self.signed,
+        }
+
+    def plot(self, attribute: str | int | None = None) -> Image.Image:
+        """The heatmap (an "all" column, then each layer) of one attribute, or of each one stacked."""
+        chosen = range(len(self.attributes)) if attribute is None else [self._column(attribute)]
+        images = []
+        for a in chosen:
+            matrix = np.concatenate([self.delta_all[:, a, None], self.delta_layers[:, :, a]], axis=1)
+            kind = "mean change" if self.signed else "re-scoring delta"
+            title = f"{kind} of {self.attributes[a]} (step {self.step:g}, {self.n_samples} samples)"
+            images.append(plot_matrix(matrix, self.labels, ("all", *self.columns), title=title,
+                                      fmt="{:.3f}", diverging=self.signed))
+        return stack(images)
+
+    def _repr_png_(self) -> bytes:
+        return png_bytes(self.plot())
+
+
+def rescore(
+    generator: Generator | torch.nn.Module,
+    directions: Directions | Sequence[Directions],
+    scorers: Any,
+    *,
+    n_samples: int = 200,
+    step: float = 2.0,
+    seed: int = 0,
+    batch_size: int = 50,
+    signed: bool = False,
+    latents: Latents | None = None,
+    progress: bool = True,
+) -> Rescoring:
+    """HiGAN layer-wise re-scoring of directions against attribute scorers.
+
+    Columns: a layer-wise generator's ``ws`` indices, then the feature layers of
+    any channel-space directions given. A single-input generator (DCGAN, PGGAN;
+    ``num_ws == 1``) has its z input and every feature map as columns; there a
+    latent direction acts at z only and a channel-space direction at its own
+    feature layer only, so the other cells are NaN. ``directions.layers`` is
+    ignored: "all" means every layer the direction can act at.
+
+    Parameters
+    ----------
+    generator : Generator or a generator module
+    directions : Directions, or a list of them (k rows in all)
+        Each row is a unit vector; latent and channel-space rows may be mixed.
+    scorers : Scorer, callable or list of them (m attribute columns in all)
+    n_samples, seed : int
+        Samples ``seed, ..., seed + n_samples - 1``; ignored when ``latents`` is given.
+    step : float
+        How far to move along each unit direction, in raw units even for
+        directions with σ (GANSpace): HiGAN uses 2.
+    batch_size : int
+        Samples synthesized at once.
+    signed : bool
+        Give the plain mean change instead of the mean of max(change, 0).
+    latents : Latents, optional
+        Samples to use instead of drawing ``n_samples``.
+    progress : bool
+
+    Returns
+    -------
+    Rescoring with ``delta_all`` (k, m) and ``delta_layers`` (k, L, m).
+
+    Notes
+    -----
+    Δ averages ``max(change, 0)``, so a direction that lowers an attribute
+    scores about 0, never below: rescore ``-d`` as well (or pass
+    ``signed=True``) to see decreases. ``rescore`` synthesizes
+    ``n_samples × (1 + edits)`` images, where a direction counts one edit per
+    column it can act at plus one for "all" (the two coincide when it acts at
+    a single place, as on a DCGAN).
+    """
+    generator = as_generator(generator)
+    scorer = as_scorer(scorers)
+    rows = split_rows(directions)
+    for row in rows:
+        check_fits(generator, row)
+    check_counts(n_samples=n_samples, batch_size=batch_size)
+    if not np.isfinite(step):
+        raise ValueError(f"step must be a finite number; got {step!r}")
+    if latents is None:
+        latents = generator.sample(int(n_samples), seed=int(seed))
+    columns = heatmap_columns(generator, rows)
+    all_ws: Target = ("ws", tuple(range(generator.num_ws)))
+
+    # One job per distinct edit: "all" and a single column coincide when the
+    # direction acts at one place only (z of a DCGAN, a channel layer).
+    jobs: list[Job] = []
+    index: dict[tuple[int, Target], int] = {}
+    cells: list[list[int | None]] = []
+    for i, row in enumerate(rows):
+        targets = [all_ws if row.is_latent else ("feature", row.space)]
+        targets += [t if applies(row, t) else None for _, t in columns]  # type: ignore[misc]
+        cells.append([])
+        for t in targets:
+            if t is not None and (i, t) not in index:
+                index[(i, t)] = len(jobs)
+                jobs.append((row, t))
+            cells[-1].append(None if t is None else index[(i, t)])
+    log.info("rescore: %d directions × %d columns, %d edits of %d samples", len(rows), len(columns),
+             len(jobs), len(latents))
+    positive, total, _ = score_changes(generator, latents, scorer, jobs, [float(step)] * len(jobs),
+                                       batch_size=int(batch_size), progress=progress, desc="re-scoring")
+    means = (total if signed else positive) / len(latents)
+    table = np.full((len(rows), 1 + len(columns), len(scorer.names)), np.nan)
+    for i, row_cells in enumerate(cells):
+        for c, job in enumerate(row_cells):
+            if job is not None:
+                table[i, c] = means[job]
+    return Rescoring(
+        delta_all=table[:, 0], delta_layers=table[:, 1:], columns=tuple(name for name, _ in columns),
+        attributes=tuple(scorer.names), labels=tuple(r.labels[0] for r in rows), step=float(step),
+        n_samples=len(latents), signed=bool(signed),
+    )
