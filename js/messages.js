@@ -16,6 +16,13 @@ export const REQUESTS = [
   "export_png",
   "export_gif",
   "copy_code",
+  "set_attribute",
+  "label",
+  "train",
+  "rename",
+  "note",
+  "save",
+  "load",
 ];
 
 /** Events the kernel sends to the front end. */
@@ -41,4 +48,9 @@ export const TRAITS = [
   "progress",
   "can_undo",
   "can_redo",
+  "attribute",
+  "cell_labels",
+  "label_counts",
+  "attributes",
+  "annotations_path",
 ];

@@ -86,7 +86,8 @@ class Directions:
         norms = np.linalg.norm(v, axis=1)
         if np.any(norms < 1e-12):
             raise ValueError("Directions.vectors contain a zero row; a direction needs a nonzero vector")
-        v = v / norms[:, None]
+        if np.any(np.abs(norms - 1) > 1e-12):  # leave unit rows untouched, so save/load is exact
+            v = v / norms[:, None]
         k = v.shape[0]
         s = np.asarray(self.scores, dtype=np.float64).reshape(-1)
         if s.shape != (k,):
@@ -222,13 +223,17 @@ class Directions:
         return arrays
 
     @classmethod
-    def from_saved(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str = "", where: str = "") -> Directions:
+    def from_saved(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str = "", where: str = ""
+    ) -> Directions:
         """Rebuild from :meth:`to_meta` and :meth:`to_arrays` output."""
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
             raise ValueError(f"{where or 'this'} is not a semwidget directions record (expected format {_FORMAT!r})")
         vectors = arrays.get(f"{prefix}vectors")
         if vectors is None or list(vectors.shape) != meta.get("shape"):
-            raise ValueError(f"{where}: the arrays do not match the metadata (expected vectors of shape {meta.get('shape')})")
+            raise ValueError(
+                f"{where}: the arrays do not match the metadata (expected vectors of shape {meta.get('shape')})"
+            )
         return cls(
             vectors=vectors,
             scores=arrays[f"{prefix}scores"],

@@ -22,20 +22,26 @@ from ._directions import Directions
 log = logging.getLogger(__name__)
 
 
-def _as_codes(latents: Latents | np.ndarray | torch.Tensor, layer: int, space: str) -> tuple[np.ndarray, str, dict | None]:
+def _as_codes(
+    latents: Latents | np.ndarray | torch.Tensor, layer: int, space: str
+) -> tuple[np.ndarray, str, dict | None]:
     """Latent codes (N, dim) to fit on, the space they live in, and the model identity."""
     if isinstance(latents, Latents):
         if not 0 <= layer < latents.num_ws:
             raise ValueError(f"layer must be in [0, {latents.num_ws}); got {layer}")
         codes = latents.ws[:, layer].float().cpu().numpy()
         return codes, latents.space, {"name": "", "fingerprint": latents.model}
-    codes = latents.detach().cpu().numpy() if isinstance(latents, torch.Tensor) else np.asarray(latents, dtype=np.float64)
+    codes = (
+        latents.detach().cpu().numpy() if isinstance(latents, torch.Tensor) else np.asarray(latents, dtype=np.float64)
+    )
     if codes.ndim != 2:
         raise ValueError(f"latents must be semwidget.Latents or an array of shape (N, dim); got shape {codes.shape}")
     return codes, space, None
 
 
-def select_extremes(scores: np.ndarray, ratio: float, split: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def select_extremes(
+    scores: np.ndarray, ratio: float, split: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Indices and labels of the training and validation samples for one attribute.
 
     The top and bottom ``ratio`` of samples by score (at most half each) are
@@ -90,7 +96,9 @@ class InterFaceGAN:
         Signed offsets of the hyperplanes, for distances ``(x · n + b)``.
     """
 
-    def __init__(self, ratio: float = 0.02, *, split: float = 0.7, C: float = 1.0, random_state: int = 0, layer: int = 0) -> None:
+    def __init__(
+        self, ratio: float = 0.02, *, split: float = 0.7, C: float = 1.0, random_state: int = 0, layer: int = 0
+    ) -> None:
         self.ratio = ratio
         self.split = split
         self.C = C
@@ -122,7 +130,9 @@ class InterFaceGAN:
         s = np.asarray(scores.detach().cpu() if isinstance(scores, torch.Tensor) else scores, dtype=np.float64)
         s = s.reshape(-1, 1) if s.ndim == 1 else s
         if s.ndim != 2 or s.shape[0] != codes.shape[0]:
-            raise ValueError(f"scores must have shape ({codes.shape[0]},) or ({codes.shape[0]}, n_attributes); got {s.shape}")
+            raise ValueError(
+                f"scores must have shape ({codes.shape[0]},) or ({codes.shape[0]}, n_attributes); got {s.shape}"
+            )
         if not np.isfinite(s).all() or not np.isfinite(codes).all():
             bad = "scores" if not np.isfinite(s).all() else "latents"
             raise ValueError(f"{bad} contain NaN or infinite values; drop or fix those samples first")
@@ -141,7 +151,9 @@ class InterFaceGAN:
             normals.append(normal / norm)
             intercepts.append(float(svm.intercept_[0]) / norm)
             accuracies.append(accuracy)
-            log.info("InterFaceGAN %s: %d train / %d validation, accuracy %.3f", names[j], len(train), len(val), accuracy)
+            log.info(
+                "InterFaceGAN %s: %d train / %d validation, accuracy %.3f", names[j], len(train), len(val), accuracy
+            )
         self.validation_accuracy_ = np.array(accuracies)
         self.intercepts_ = np.array(intercepts)
         self.directions_ = Directions(
@@ -154,6 +166,50 @@ class InterFaceGAN:
             notes={"ratio": self.ratio, "split": self.split, "validation_accuracy": accuracies},
         )
         return self
+
+
+def boundary_from_labels(
+    latents: Latents | np.ndarray | torch.Tensor,
+    labels: Sequence[int] | np.ndarray,
+    *,
+    name: str = "attribute",
+    C: float = 1.0,
+    layer: int = 0,
+    space: str = "w",
+) -> Directions:
+    """A boundary from a few hand-labelled samples (1 positive, 0 or -1 negative).
+
+    Few-shot InterFaceGAN: every labelled sample trains the linear SVM (there is
+    no score range to take extremes of); the score is the leave-one-out accuracy,
+    an honest estimate when there are only a handful of labels.
+    """
+    codes, space, model = _as_codes(latents, layer, space)
+    y = np.asarray(labels).reshape(-1)
+    if y.shape[0] != codes.shape[0]:
+        raise ValueError(f"{y.shape[0]} labels for {codes.shape[0]} latents")
+    y = (y > 0).astype(int)
+    n_pos, n_neg = int(y.sum()), int((1 - y).sum())
+    if n_pos < 4 or n_neg < 4:
+        raise ValueError(
+            f"a boundary for {name!r} needs at least 4 positive and 4 negative labels; "
+            f"got {n_pos} positive and {n_neg} negative"
+        )
+    correct = 0
+    for i in range(len(y)):  # leave-one-out
+        keep = np.arange(len(y)) != i
+        correct += int(SVC(kernel="linear", C=C).fit(codes[keep], y[keep]).predict(codes[i : i + 1])[0] == y[i])
+    svm = SVC(kernel="linear", C=C).fit(codes, y)
+    normal = svm.coef_.reshape(-1).astype(np.float64)
+    accuracy = correct / len(y)
+    return Directions(
+        vectors=normal[None] / np.linalg.norm(normal),
+        scores=[accuracy],
+        space=space,
+        method="labels",
+        labels=(name,),
+        model=model,
+        notes={"positives": n_pos, "negatives": n_neg, "leave_one_out_accuracy": accuracy},
+    )
 
 
 def project_out(primary: Directions, conditions: Directions | Sequence[Directions]) -> Directions:
@@ -169,7 +225,9 @@ def project_out(primary: Directions, conditions: Directions | Sequence[Direction
         raise ValueError("project_out needs at least one condition direction")
     cond = Directions.concat(parts)
     if cond.dim != primary.dim or cond.space != primary.space:
-        raise ValueError(f"conditions live in {cond.space!r}/{cond.dim}, the primary in {primary.space!r}/{primary.dim}")
+        raise ValueError(
+            f"conditions live in {cond.space!r}/{cond.dim}, the primary in {primary.space!r}/{primary.dim}"
+        )
     q, r = np.linalg.qr(cond.vectors.T)  # orthonormal basis of the span, (dim, m)
     rank = int(np.sum(np.abs(np.diag(r)) > 1e-10))
     q = q[:, :rank] if rank == q.shape[1] else np.linalg.svd(cond.vectors.T, full_matrices=False)[0][:, :rank]

@@ -1,4 +1,4 @@
-""""Copy as code": the Python that reproduces what the Explorer shows."""
+""" "Copy as code": the Python that reproduces what the Explorer shows."""
 
 from __future__ import annotations
 

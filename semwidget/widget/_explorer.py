@@ -18,9 +18,12 @@ import torch
 import traitlets as t
 
 from .._progress import report_to
+from .._rescore import rescore
 from ..directions import Directions, GANSpace, SeFa
 from ..generators import Generator, as_generator
+from ..scorers import Scorer, as_scorer
 from . import _frames
+from ._annotating import AnnotationRequests
 from ._code import edit_code
 from ._protocol import ProtocolError, parse_request
 from ._worker import Worker
@@ -39,7 +42,7 @@ def _static(name: str, fallback: str = "") -> str:
     return path.read_text() if path.is_file() else fallback
 
 
-class Explorer(anywidget.AnyWidget):
+class Explorer(AnnotationRequests, anywidget.AnyWidget):
     """Explore directions of a generator in a live grid.
 
     Parameters
@@ -55,6 +58,9 @@ class Explorer(anywidget.AnyWidget):
         First seed; cell ``i`` shows seed ``seed + i``.
     columns : int, optional
         Grid columns; default ⌈√n_samples⌉.
+    scorers : Scorer, callable or list of them, optional
+        Attribute scorers; the heatmap can then show HiGAN's re-scoring Δ of any
+        of their attributes instead of the mean image change.
     """
 
     _esm = _static("widget.js", _UNBUILT)
@@ -78,6 +84,11 @@ class Explorer(anywidget.AnyWidget):
     progress = t.Dict().tag(sync=True)
     can_undo = t.Bool(False).tag(sync=True)
     can_redo = t.Bool(False).tag(sync=True)
+    attribute = t.Unicode("").tag(sync=True)
+    cell_labels = t.List(t.Int()).tag(sync=True)
+    label_counts = t.Dict().tag(sync=True)
+    attributes = t.List(t.Unicode()).tag(sync=True)
+    annotations_path = t.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -87,6 +98,7 @@ class Explorer(anywidget.AnyWidget):
         n_samples: int = 9,
         seed: int = 0,
         columns: int | None = None,
+        scorers: Any = None,
         **kwargs: Any,
     ) -> None:
         if kwargs:  # fail loudly on typos rather than pass them to ipywidgets
@@ -104,10 +116,15 @@ class Explorer(anywidget.AnyWidget):
             self.workspace.add(block)
         ncols = columns or max(1, round(n_samples**0.5 + 0.499))
         super().__init__(
-            n_samples=n_samples, seed=int(seed), columns=int(ncols),
+            n_samples=n_samples,
+            seed=int(seed),
+            columns=int(ncols),
             resolution=min(g.img_resolution, _MAX_CELL),
             feature_layers=sorted(g.feature_layers),
         )
+        self._scorer: Scorer | None = None if scorers is None else as_scorer(scorers)
+        self.attributes = list(self._scorer.names) if self._scorer else []
+        self._labels: dict[str, dict[int, int]] = {}
         self._lock = threading.RLock()
         self._base = g.sample(n_samples, seed=seed)
         self._state = self._initial_state()
@@ -118,6 +135,7 @@ class Explorer(anywidget.AnyWidget):
         self._last_images: tuple[tuple[int, EditState], torch.Tensor] | None = None
         self._publish_directions()
         self._publish_state()
+        self._publish_labels()
         self._worker = Worker(self._render, self._report)
         self.on_msg(self._on_msg)
         self._worker.request_render((0, self._state, True))
@@ -220,6 +238,7 @@ class Explorer(anywidget.AnyWidget):
         with self._lock:
             self._base = self.generator.sample(self.n_samples, seed=first)
             self.seed = first
+            self._publish_labels()
         self._rerender(seq)
         self._worker.submit(self._compute_heatmap)
 
@@ -246,8 +265,10 @@ class Explorer(anywidget.AnyWidget):
         finder = finders[method](**kwargs)
         self._worker.submit(lambda: self._add_directions(finder))
 
-    def _on_heatmap(self) -> None:
-        self._worker.submit(self._compute_heatmap)
+    def _on_heatmap(self, attribute: str | None) -> None:
+        if attribute is not None and attribute not in self.attributes:
+            raise ProtocolError(f"attribute must be one of the scorers' {self.attributes}; got {attribute!r}")
+        self._worker.submit(lambda: self._compute_heatmap(attribute))
 
     def _on_export_png(self) -> None:
         def job() -> None:
@@ -352,8 +373,15 @@ class Explorer(anywidget.AnyWidget):
         finally:
             timer.cancel()
         meta = {
-            "kind": "frame", "seq": seq, "mime": frame.mime, "width": frame.width, "height": frame.height,
-            "cell": frame.cell, "columns": frame.columns, "count": frame.count, "checksum": frame.checksum,
+            "kind": "frame",
+            "seq": seq,
+            "mime": frame.mime,
+            "width": frame.width,
+            "height": frame.height,
+            "cell": frame.cell,
+            "columns": frame.columns,
+            "count": frame.count,
+            "checksum": frame.checksum,
         }
         self.last_frame = frame
         with self.hold_sync():
@@ -364,20 +392,29 @@ class Explorer(anywidget.AnyWidget):
                 self.error = ""
         self.send(meta, [frame.data])
 
-    def _compute_heatmap(self) -> None:
+    def _compute_heatmap(self, attribute: str | None = None) -> None:
         with self._lock:
             base = self._base[: min(self.n_samples, 9)]
+            blocks = [s.directions for s in self.workspace.sources]
+        columns = [c.name for c in self.workspace.columns]
         self.busy = True
         try:
             with report_to(self._set_progress):
-                values = self.workspace.heatmap(
-                    base, lambda done, total: self._set_progress("heatmap", done, total)
-                )
-            self.heatmap = {
-                "columns": [c.name for c in self.workspace.columns],
-                "values": values,
-                "kind": "mean image change",
-            }
+                if attribute is None or self._scorer is None:
+                    values = self.workspace.heatmap(
+                        base, lambda done, total: self._set_progress("heatmap", done, total)
+                    )
+                    kind = "mean image change"
+                else:
+                    # HiGAN's re-scoring on the grid's own samples (and more, for a steadier mean).
+                    latents = self.generator.sample(max(32, self.n_samples), seed=self.seed)
+                    result = rescore(self.generator, blocks, self._scorer, latents=latents, progress=False)
+                    if list(result.columns) != columns:
+                        raise RuntimeError(f"re-scoring columns {result.columns} differ from the heatmap's {columns}")
+                    grid = result.heatmap(attribute)
+                    values = [[None if v != v else float(v) for v in row] for row in grid]
+                    kind = f"re-scoring delta of {attribute} (HiGAN, step 2)"
+            self.heatmap = {"columns": columns, "values": values, "kind": kind}
         finally:
             self.busy = False
             self.progress = {}
@@ -387,17 +424,21 @@ class Explorer(anywidget.AnyWidget):
         try:
             with report_to(self._set_progress):
                 found = finder.fit(self.generator).directions_
-            with self._lock:
-                old = len(self.workspace.extents)
-                self.workspace.add(found)
-                k = len(self.workspace.extents)
-                layers = self._state.layers + tuple(self.workspace.default_layers(i) for i in range(old, k))
-                state = EditState(self._state.alphas + (0.0,) * (k - old), self._state.active, layers, self._state.pad)
-                self._commit(state)
-                self._publish_directions()
         finally:
             self.busy = False
             self.progress = {}
+        self._add(found, recipe=None)
+
+    def _add(self, found: Directions, recipe: str | None) -> None:
+        """Append directions (α 0, default layers), then refresh the heatmap."""
+        with self._lock:
+            old = len(self.workspace.extents)
+            self.workspace.add(found, recipe)
+            k = len(self.workspace.extents)
+            layers = self._state.layers + tuple(self.workspace.default_layers(i) for i in range(old, k))
+            state = EditState(self._state.alphas + (0.0,) * (k - old), self._state.active, layers, self._state.pad)
+            self._commit(state)
+            self._publish_directions()
         self._compute_heatmap()
 
     def _set_progress(self, label: str, value: int, total: int) -> None:

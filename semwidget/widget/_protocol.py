@@ -24,10 +24,23 @@ Every request that changes the image carries a ``seq`` from the same counter as
 requests, so the newest frame always has the highest number.
 compute      {method: "sefa" | "ganspace", n_directions: int,
               feature_layer: str | null}    add directions from a finder
-heatmap      {}                               recompute the layer heatmap
+heatmap      (see below)                      recompute the layer heatmap
 export_png   {}                               the grid as PNG
 export_gif   {direction: int, frames: int, extent: float}
 copy_code    {}                               Python that reproduces the edit
+
+Labelling and naming (annotations)
+set_attribute {name: str}                     the attribute cells are labelled for
+label        {cell: int, value: int}          1 positive, -1 negative, 0 none, for the
+                                              sample in that grid cell (stored by seed)
+train        {}                               fit a boundary from the current attribute's
+                                              labels (at least 4 + 4) and add it as a direction
+rename       {direction: int, label: str}
+note         {direction: int, text: str}
+save         {path: str}                      annotations → <path>.json + .npz (atomic)
+load         {path: str}                      annotations saved on the same model
+heatmap      {attribute: str | null}          null: mean image change; else HiGAN's
+                                              re-scoring Δ of that scorer attribute
 
 Kernel → front end (events)
 ---------------------------
@@ -51,17 +64,24 @@ REQUESTS: dict[str, dict[str, str]] = {
     "redo": {"seq": "int"},
     "reset": {"seq": "int"},
     "compute": {"method": "str", "n_directions": "int", "feature_layer": "str?"},
-    "heatmap": {},
+    "heatmap": {"attribute": "str?"},
     "export_png": {},
     "export_gif": {"direction": "int", "frames": "int", "extent": "float"},
     "copy_code": {},
+    "set_attribute": {"name": "str"},
+    "label": {"cell": "int", "value": "int"},
+    "train": {},
+    "rename": {"direction": "int", "label": "str"},
+    "note": {"direction": "int", "text": "str"},
+    "save": {"path": "str"},
+    "load": {"path": "str"},
 }
 
 EVENTS: tuple[str, ...] = ("frame", "error", "file", "code")
 
 # Traits the front end reads (and, for the first group, writes through requests only).
 TRAITS: tuple[str, ...] = (
-    "directions",  # [{label, method, score, space, latent, sigma, extent}] one per direction
+    "directions",  # [{label, method, score, space, latent, sigma, extent, notes}] one per direction
     "alphas",  # [float] α per direction at the newest final render (drag end, key press, undo...)
     "active",  # [int] directions with a handle
     "layers",  # [[int]] per direction: columns of the heatmap it is applied at
@@ -79,6 +99,11 @@ TRAITS: tuple[str, ...] = (
     "progress",  # {label: str, value: int, total: int} or {}
     "can_undo",  # bool
     "can_redo",  # bool
+    "attribute",  # str: the attribute being labelled ("" before one is named)
+    "cell_labels",  # [int] per grid cell: 1, -1 or 0 for the current attribute
+    "label_counts",  # {attribute: [positives, negatives]} over all seeds labelled
+    "attributes",  # [str]: scorer attributes the heatmap can re-score (empty without scorers)
+    "annotations_path",  # str: where annotations were last saved or loaded from
 )
 
 
@@ -97,8 +122,9 @@ def _check(kind: str, field: str, spec: str, value: object) -> object:
         "bool": lambda v: isinstance(v, bool),
         "str": lambda v: isinstance(v, str),
         "ints": lambda v: isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v),
-        "floats": lambda v: isinstance(v, list)
-        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
+        "floats": lambda v: (
+            isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+        ),
     }[spec](value)
     if not ok:
         raise ProtocolError(

@@ -55,6 +55,7 @@ class Workspace:
         self.generator = generator
         self.sources: list[Source] = []
         self.extents: list[float] = []
+        self.notes: list[str] = []
         self.columns = self._columns(generator)
 
     # ---- directions ------------------------------------------------------------
@@ -69,33 +70,56 @@ class Workspace:
         g = self.generator
         if directions.is_latent:
             if directions.dim != g.w_dim:
-                raise ValueError(
-                    f"directions of dimension {directions.dim} do not fit {g.name} (w_dim={g.w_dim})"
-                )
+                raise ValueError(f"directions of dimension {directions.dim} do not fit {g.name} (w_dim={g.w_dim})")
         elif directions.space not in g.feature_layers:
             raise ValueError(f"directions live at {directions.space!r}, which is not a feature layer of {g.name}")
         elif directions.dim != g.feature_layers[directions.space].channels:
-            raise ValueError(f"{directions.space!r} has {g.feature_layers[directions.space].channels} channels, "
-                             f"the directions {directions.dim}")
+            raise ValueError(
+                f"{directions.space!r} has {g.feature_layers[directions.space].channels} channels, "
+                f"the directions {directions.dim}"
+            )
         directions.check_model(g.fingerprint)
         start = sum(len(s.directions) for s in self.sources)
         self.sources.append(Source(directions, start, recipe or directions.notes.get("recipe")))
         self.extents += [self._extent(directions[i]) for i in range(len(directions))]
+        self.notes += [""] * len(directions)
         if not directions.is_latent and all(c.feature != directions.space for c in self.columns):
             self.columns.append(Column(directions.space, feature=directions.space))
 
+    def clear(self) -> None:
+        """Forget every direction (before loading annotations)."""
+        self.sources, self.extents, self.notes = [], [], []
+        self.columns = self._columns(self.generator)
+
+    def rename(self, index: int, label: str) -> None:
+        for b, source in enumerate(self.sources):
+            if source.start <= index < source.start + len(source.directions):
+                renamed = source.directions.rename(index - source.start, label)
+                self.sources[b] = Source(renamed, source.start, source.recipe)
+                return
+        raise IndexError(f"no direction {index}")
+
+    def column_index(self, name: str) -> int:
+        for j, c in enumerate(self.columns):
+            if c.name == name:
+                return j
+        raise ValueError(f"{self.generator.name} has no layer {name!r}; it has {[c.name for c in self.columns]}")
+
     def describe(self) -> list[dict[str, object]]:
         rows = []
-        for (d, i), extent in zip(self.directions, self.extents):
-            rows.append({
-                "label": d.labels[i],
-                "method": d.method,
-                "score": float(d.scores[i]),
-                "space": d.space,
-                "latent": d.is_latent,
-                "sigma": None if d.sigmas is None else float(d.sigmas[i]),
-                "extent": extent,
-            })
+        for (d, i), extent, notes in zip(self.directions, self.extents, self.notes):
+            rows.append(
+                {
+                    "label": d.labels[i],
+                    "method": d.method,
+                    "score": float(d.scores[i]),
+                    "space": d.space,
+                    "latent": d.is_latent,
+                    "sigma": None if d.sigmas is None else float(d.sigmas[i]),
+                    "extent": extent,
+                    "notes": notes,
+                }
+            )
         return rows
 
     def default_layers(self, index: int) -> tuple[int, ...]:
@@ -125,8 +149,9 @@ class Workspace:
         for i, cols in enumerate(state.layers):
             bad = [c for c in cols if not (0 <= c < len(self.columns) and self.applicable(i, c))]
             if bad:
-                raise ValueError(f"direction {i} cannot be applied at columns {bad}; "
-                                 f"the heatmap has {len(self.columns)} columns")
+                raise ValueError(
+                    f"direction {i} cannot be applied at columns {bad}; the heatmap has {len(self.columns)} columns"
+                )
 
     def edited(self, base: Latents, state: EditState) -> Latents:
         """Every direction with a nonzero α, applied at its chosen columns (a joint edit)."""

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from semwidget.widget._protocol import EVENTS, REQUESTS, TRAITS, ProtocolError, parse_request
 from semwidget.widget._explorer import Explorer
+from semwidget.widget._protocol import EVENTS, REQUESTS, TRAITS, ProtocolError, parse_request
 
 JS = (Path(__file__).resolve().parents[2] / "js" / "messages.js").read_text()
 
@@ -49,4 +49,6 @@ def test_malformed_requests_are_refused(content, match):
 
 def test_optional_fields_may_be_null_or_absent():
     assert parse_request({"kind": "new_seeds", "seq": 3})[1] == {"seq": 3, "seed": None}
-    assert parse_request({"kind": "compute", "method": "sefa", "n_directions": 2, "feature_layer": None})[0] == "compute"
+    assert (
+        parse_request({"kind": "compute", "method": "sefa", "n_directions": 2, "feature_layer": None})[0] == "compute"
+    )

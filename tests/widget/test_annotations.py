@@ -1,0 +1,166 @@
+"""Labelling, naming and saving annotations in the Explorer (kernel side)."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+import semwidget
+from semwidget import Explorer
+from semwidget._annotations import Annotations
+from semwidget.directions import boundary_from_labels
+
+
+@pytest.fixture
+def explorer(tiny_dcgan):
+    ex = Explorer(tiny_dcgan, n_samples=8, seed=0)
+    assert ex.wait_idle()
+    ex.sent = []
+    ex.send = lambda content, buffers=None: ex.sent.append(content)
+    yield ex
+    ex.close()
+
+
+def _label_by_first_z(ex, pages=2):
+    """Label cells positive when z[0] > 0, as an annotator who sees that attribute would."""
+    ex.handle({"kind": "set_attribute", "name": "bright"})
+    for page in range(pages):
+        z = ex.generator.sample(ex.n_samples, seed=ex.seed).ws[:, 0, 0]
+        for cell, value in enumerate(z.tolist()):
+            ex.handle({"kind": "label", "cell": cell, "value": 1 if value > 0 else -1})
+        if page < pages - 1:
+            ex.handle({"kind": "new_seeds", "seq": 100 + page, "seed": None})
+            assert ex.wait_idle()
+
+
+def test_labels_are_kept_by_seed_across_pages(explorer):
+    _label_by_first_z(explorer)
+    counts = explorer.label_counts["bright"]
+    assert sum(counts) == 16 and explorer.seed == 8
+    explorer.handle({"kind": "new_seeds", "seq": 200, "seed": 0})
+    assert explorer.wait_idle()
+    z = explorer.generator.sample(8, seed=0).ws[:, 0, 0]
+    assert explorer.cell_labels == [1 if v > 0 else -1 for v in z.tolist()]
+    explorer.handle({"kind": "label", "cell": 0, "value": 0})
+    assert explorer.cell_labels[0] == 0 and sum(explorer.label_counts["bright"]) == 15
+
+
+def test_train_adds_a_boundary_that_points_at_the_labelled_attribute(explorer):
+    _label_by_first_z(explorer, pages=3)
+    explorer.handle({"kind": "train"})
+    assert explorer.wait_idle() and not explorer.error
+    d = explorer.directions[-1]
+    assert d["label"] == "bright" and d["method"] == "labels" and d["latent"]
+    vector = explorer.workspace.sources[-1].directions.vectors[0]
+    assert vector[0] > 0.5  # the boundary found z[0] from 24 clicks
+    assert explorer.layers[-1] == [0] and len(explorer.alphas) == 6
+
+
+def test_too_few_or_one_class_labels_are_refused(explorer):
+    explorer.handle({"kind": "set_attribute", "name": "smile"})
+    for cell in range(5):
+        explorer.handle({"kind": "label", "cell": cell, "value": 1})
+    explorer.handle({"kind": "train"})
+    assert explorer.wait_idle()
+    assert "at least 4 positive and 4 negative" in explorer.error
+    explorer.handle({"kind": "label", "cell": 1, "value": 3})
+    assert "value of 1, -1 or 0" in explorer.error
+    with pytest.raises(ValueError, match="at least 4 positive"):
+        boundary_from_labels(np.random.default_rng(0).normal(size=(8, 3)), [1] * 8)
+
+
+def test_rename_and_notes(explorer):
+    explorer.handle({"kind": "rename", "direction": 1, "label": "  head turn "})
+    explorer.handle({"kind": "note", "direction": 1, "text": "yaw, mostly; some lighting"})
+    assert explorer.directions[1]["label"] == "head turn"
+    assert explorer.directions[1]["notes"] == "yaw, mostly; some lighting"
+    explorer.handle({"kind": "rename", "direction": 9, "label": "x"})
+    assert "index in [0, 5)" in explorer.error
+    explorer.handle({"kind": "rename", "direction": 0, "label": "   "})
+    assert "cannot be empty" in explorer.error
+
+
+def test_annotations_round_trip_through_a_file(explorer, tmp_path, tiny_dcgan):
+    _label_by_first_z(explorer)
+    explorer.handle({"kind": "train"})
+    explorer.handle({"kind": "compute", "method": "sefa", "n_directions": 2, "feature_layer": "main.5"})
+    assert explorer.wait_idle()
+    explorer.handle({"kind": "rename", "direction": 0, "label": "pose"})
+    explorer.handle({"kind": "note", "direction": 0, "text": "check on more seeds"})
+    explorer.handle({"kind": "set_layers", "seq": 1, "direction": 6, "layers": []})
+    explorer.handle({"kind": "save", "path": str(tmp_path / "ann" / "faces")})
+    assert explorer.wait_idle() and not explorer.error
+    meta = json.loads((tmp_path / "ann" / "faces.json").read_text())
+    assert meta["labels"]["bright"] and meta["model"]["fingerprint"] == tiny_dcgan.fingerprint
+
+    fresh = Explorer(tiny_dcgan, n_samples=8)
+    assert fresh.wait_idle()
+    fresh.load_annotations(tmp_path / "ann" / "faces")
+    assert fresh.wait_idle()
+    assert [d["label"] for d in fresh.directions] == [d["label"] for d in explorer.directions]
+    assert fresh.directions[0]["notes"] == "check on more seeds"
+    assert fresh.layers == explorer.layers and fresh.layers[6] == []
+    assert fresh.label_counts == explorer.label_counts
+    for a, b in zip(fresh.workspace.sources, explorer.workspace.sources):
+        assert np.array_equal(a.directions.vectors, b.directions.vectors) and a.recipe == b.recipe
+    fresh.close()
+
+
+def test_annotations_of_another_model_or_a_damaged_file_are_refused(explorer, tmp_path, tiny_pggan):
+    explorer.save_annotations(tmp_path / "a")
+    other = Explorer(tiny_pggan, n_samples=2)
+    assert other.wait_idle()
+    other.send = lambda content, buffers=None: None
+    other.handle({"kind": "load", "path": str(tmp_path / "a")})
+    assert other.wait_idle()
+    assert "belong to model 'TinyDCGAN'" in other.error
+    other.close()
+    (tmp_path / "b.json").write_text('{"format": "semwidget.annotations/1", "arrays": "missing.npz"}')
+    with pytest.raises(FileNotFoundError, match="which is missing"):
+        Annotations.load(tmp_path / "b")
+    before = (tmp_path / "a.json").read_text()
+    (tmp_path / "c.json").write_text("{not json")
+    explorer.handle({"kind": "load", "path": str(tmp_path / "c")})
+    assert explorer.wait_idle() and "not a semwidget annotations file" in explorer.error
+    assert (tmp_path / "a.json").read_text() == before  # nothing saved was touched
+
+
+def test_annotations_load_in_a_new_kernel(tmp_path, digiface):
+    """The real thing: save from this process, load in a fresh Python on the same zoo model."""
+    ex = Explorer(digiface, n_samples=4)
+    assert ex.wait_idle()
+    ex.handle({"kind": "rename", "direction": 1, "label": "head turn"})
+    ex.handle({"kind": "set_attribute", "name": "smile"})
+    ex.handle({"kind": "label", "cell": 2, "value": 1})
+    ex.save_annotations(tmp_path / "faces")
+    ex.close()
+    script = textwrap.dedent(f"""
+        import semwidget
+        G = semwidget.load("digiface-dcgan", device="cpu")
+        ex = semwidget.Explorer(G, n_samples=4)
+        ex.load_annotations({str(tmp_path / "faces")!r})
+        ex.wait_idle()
+        print(ex.directions[1]["label"], ex.label_counts["smile"], ex.error == "")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["head", "turn", "[1,", "0]", "True"]
+
+
+def test_heatmap_can_show_rescoring_of_a_scorer_attribute(tiny_dcgan):
+    brightness = semwidget.scorers.Brightness()
+    ex = Explorer(tiny_dcgan, n_samples=4, scorers=[brightness])
+    assert ex.wait_idle()
+    assert ex.attributes == ["brightness"]
+    ex.handle({"kind": "heatmap", "attribute": "brightness"})
+    assert ex.wait_idle() and not ex.error
+    assert ex.heatmap["kind"].startswith("re-scoring delta of brightness")
+    assert all(v is None or v >= 0 for row in ex.heatmap["values"] for v in row)
+    ex.handle({"kind": "heatmap", "attribute": "age"})
+    assert "attribute must be one of" in ex.error
+    ex.close()
+    assert torch.is_tensor(ex.images())
