@@ -13,7 +13,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def median_seconds(fn: Callable[[], object], repeats: int = 7, warmup: int = 1, sync: Callable[[], None] = lambda: None) -> float:
+def median_seconds(
+    fn: Callable[[], object], repeats: int = 7, warmup: int = 1, sync: Callable[[], None] = lambda: None
+) -> float:
     """Median wall time of ``fn`` over ``repeats`` runs after ``warmup`` runs."""
     for _ in range(warmup):
         fn()

@@ -378,63 +378,85 @@ def run(args, nodelay: bool) -> bool:
         page.evaluate(LATENCY_PROBE_JS)
         install_kernel_trace(page)
         say(f"setup: JupyterLab + Chromium + notebook ready in {time.perf_counter() - t0:.1f} s")
-        say(f"model: digiface-dcgan, CPU ({os.cpu_count()} cores), 3x3 grid of 64x64 cells, 4 SeFa directions; "
-            f"load average {os.getloadavg()[0]:.2f} (other work on this machine skews every figure)")
+        say(
+            f"model: digiface-dcgan, CPU ({os.cpu_count()} cores), 3x3 grid of 64x64 cells, 4 SeFa directions; "
+            f"load average {os.getloadavg()[0]:.2f} (other work on this machine skews every figure)"
+        )
         say(f"transport: kernel_info round trip from the page, median {bench_roundtrip(page):.1f} ms")
 
         d = bench_drags(page, args.drags)
-        say(f"(a) mouse-up -> new grid on screen over {d['n']} drags: median {d['median']:.1f} ms, "
-            f"p95 {d['p95']:.1f} ms, max {d['max']:.1f} ms (targets: median <= 50 ms, p95 <= 90 ms)")
-        say(f"(a) medians from mouse-up: final request sent {d['sent']:.1f} ms, "
-            f"frame bytes received {d['received']:.1f} ms, on screen {d['median']:.1f} ms")
+        say(
+            f"(a) mouse-up -> new grid on screen over {d['n']} drags: median {d['median']:.1f} ms, "
+            f"p95 {d['p95']:.1f} ms, max {d['max']:.1f} ms (targets: median <= 50 ms, p95 <= 90 ms)"
+        )
+        say(
+            f"(a) medians from mouse-up: final request sent {d['sent']:.1f} ms, "
+            f"frame bytes received {d['received']:.1f} ms, on screen {d['median']:.1f} ms"
+        )
         st = d["stages"]
         if st:
-            say(f"(a) where a mouse-up's time goes (medians, ms): page -> kernel {st['to_kernel']:.1f}, "
+            say(
+                f"(a) where a mouse-up's time goes (medians, ms): page -> kernel {st['to_kernel']:.1f}, "
                 f"waiting for the render in flight {st['waiting']:.1f}, final render + encode + send "
-                f"{st['render']:.1f}, kernel -> page {st['to_page']:.1f}, decode + paint {st['show']:.1f}")
+                f"{st['render']:.1f}, kernel -> page {st['to_page']:.1f}, decode + paint {st['show']:.1f}"
+            )
         if args.shots:
             args.shots.mkdir(parents=True, exist_ok=True)
             name = f"drag-latency-{'nodelay' if nodelay else 'stock'}.png"
             page.locator(harness.WIDGET).first.screenshot(path=str(args.shots / name))
         keys = bench_keys(page)
-        say(f"(a) for comparison, key press -> new grid on screen (no drag render in flight): "
-            f"median {keys['median']:.1f} ms, p95 {keys['p95']:.1f} ms over {keys['n']}")
+        say(
+            f"(a) for comparison, key press -> new grid on screen (no drag render in flight): "
+            f"median {keys['median']:.1f} ms, p95 {keys['p95']:.1f} ms over {keys['n']}"
+        )
 
         mouse = RawMouse(debug_port, NOTEBOOK)
         try:
             b = bench_burst(page, mouse, args.burst_seconds)
         finally:
             mouse.close()
-        say(f"(b) burst: {b['events']} pointer moves sent in {b['seconds']:.2f} s "
+        say(
+            f"(b) burst: {b['events']} pointer moves sent in {b['seconds']:.2f} s "
             f"({b['events'] / b['seconds']:.1f}/s); the page saw {b['moves_seen']} pointermove events"
-            + (f"; input errors {b['input_errors'][:2]}" if b["input_errors"] else ""))
+            + (f"; input errors {b['input_errors'][:2]}" if b["input_errors"] else "")
+        )
         say(f"(b) render requests sent: {b['requests']}, frames received: {b['frames']}")
         if b["stats"]:
             s0, s1 = b["stats_before"], b["stats"]
             delta = {k: s1[k] - s0.get(k, 0) for k in ("requested", "rendered", "dropped") if k in s1}
-            say(f"(b) kernel worker during the burst: {delta}; most render requests waiting at once: "
-                f"{s1.get('max_pending')} (<= 1 by design)")
+            say(
+                f"(b) kernel worker during the burst: {delta}; most render requests waiting at once: "
+                f"{s1.get('max_pending')} (<= 1 by design)"
+            )
         else:
             say("(b) the Explorer has no `stats`: kernel queue length not reported")
         ok_alpha = abs(b["shown_alpha"] - b["kernel_alpha"]) <= 0.0051 and b["sent_alpha"] == b["kernel_alpha"]
-        say(f"(b) final alpha: on screen {b['shown_alpha']:+.2f}, sent {b['sent_alpha']:+.4f}, "
-            f"kernel {b['kernel_alpha']:+.4f} -> {'match' if ok_alpha else 'MISMATCH'}")
+        say(
+            f"(b) final alpha: on screen {b['shown_alpha']:+.2f}, sent {b['sent_alpha']:+.4f}, "
+            f"kernel {b['kernel_alpha']:+.4f} -> {'match' if ok_alpha else 'MISMATCH'}"
+        )
         ok_seq = b["on_screen"] == b["render_seq"] == b["last_sent"]
         ok_bytes = b["crc_received"] == b["kernel_checksum"] == b["fresh_checksum"]
-        say(f"(b) final image: seq on screen {b['on_screen']}, kernel's newest {b['render_seq']}, "
+        say(
+            f"(b) final image: seq on screen {b['on_screen']}, kernel's newest {b['render_seq']}, "
             f"last sent {b['last_sent']} -> {'final' if ok_seq else 'NOT FINAL'}; CRC-32 of the bytes received "
             f"{b['crc_received']:#010x}, kernel's {b['kernel_checksum']:#010x}, a fresh render of the final "
-            f"state {b['fresh_checksum']:#010x} -> {'match' if ok_bytes else 'MISMATCH'}")
+            f"state {b['fresh_checksum']:#010x} -> {'match' if ok_bytes else 'MISMATCH'}"
+        )
 
         k = bench_kernel(page)
         stats = kernel_stats(page) or {}
-        say(f"(c) kernel, batch {k['batch']}, {k['threads']} torch threads, idle: bare G.synthesize "
+        say(
+            f"(c) kernel, batch {k['batch']}, {k['threads']} torch threads, idle: bare G.synthesize "
             f"{k['bare_ms']:.1f} ms; ex.render_once JPEG {k['render_jpeg_ms']:.1f} ms "
             f"({k['render_jpeg_ms'] / k['bare_ms']:.2f}x), PNG {k['render_png_ms']:.1f} ms "
-            f"({k['render_png_ms'] / k['bare_ms']:.2f}x) (target <= 1.5x)")
+            f"({k['render_png_ms'] / k['bare_ms']:.2f}x) (target <= 1.5x)"
+        )
         if stats.get("render_ms_median") is not None:
-            say(f"(c) worker's median render during the drags and burst (browser busy on the same cores): "
-                f"{stats['render_ms_median']:.1f} ms ({stats['render_ms_median'] / k['bare_ms']:.2f}x)")
+            say(
+                f"(c) worker's median render during the drags and burst (browser busy on the same cores): "
+                f"{stats['render_ms_median']:.1f} ms ({stats['render_ms_median'] / k['bare_ms']:.2f}x)"
+            )
         say(f"total: {time.perf_counter() - t0:.1f} s; load average {os.getloadavg()[0]:.2f}")
         return ok_alpha and ok_seq and ok_bytes
     finally:
@@ -451,7 +473,9 @@ def main() -> int:
     parser.add_argument("--shots", type=Path, default=None, help="save screenshots of the widget here")
     parser.add_argument("--torch-threads", type=int, default=None, help="torch.set_num_threads in the kernel")
     parser.add_argument(
-        "--server", choices=("stock", "nodelay", "both"), default="both",
+        "--server",
+        choices=("stock", "nodelay", "both"),
+        default="both",
         help="JupyterLab as shipped, with TCP_NODELAY on the kernel WebSocket, or both (default)",
     )
     args = parser.parse_args()

@@ -27,8 +27,10 @@ def main() -> None:
     for scorer in (AgeGender(), FaceMesh(), Expression()):
         for images in (faces, large):
             t = _common.median_seconds(lambda: scorer(images), repeats=7, warmup=2)  # noqa: B023
-            print(f"{type(scorer).__name__:10s} batch {BATCH} at {images.shape[-1]:3d} px: "
-                  f"{t / BATCH * 1000:7.2f} ms/image ({BATCH / t:7.1f} images/s)")
+            print(
+                f"{type(scorer).__name__:10s} batch {BATCH} at {images.shape[-1]:3d} px: "
+                f"{t / BATCH * 1000:7.2f} ms/image ({BATCH / t:7.1f} images/s)"
+            )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,10 @@ def one(n_samples: int) -> None:
     seconds = time.perf_counter() - start
     extra = _common.peak_rss_mib() - before
     top = ", ".join(f"{r:.4f}" for r in fit.explained_variance_ratio_[:3])
-    print(f"GANSpace on {n_samples:>9,} W samples: {seconds:7.2f} s, {n_samples / seconds:9,.0f} samples/s, "
-          f"peak memory +{extra:6.1f} MiB; top variance ratios {top}")
+    print(
+        f"GANSpace on {n_samples:>9,} W samples: {seconds:7.2f} s, {n_samples / seconds:9,.0f} samples/s, "
+        f"peak memory +{extra:6.1f} MiB; top variance ratios {top}"
+    )
 
 
 def main() -> None:

@@ -30,8 +30,10 @@ def main() -> None:
 
     semwidget.rescore(g, directions, scorers, n_samples=10, progress=False)  # warm-up: allocator, kernels
     t = _common.median_seconds(run, repeats=3, warmup=0)
-    print(f"rescore, digiface-dcgan, 5 SeFa directions x brightness+contrast, {n} samples: "
-          f"median {t:.2f} s, {images} images, {images / t:.0f} images/s")
+    print(
+        f"rescore, digiface-dcgan, 5 SeFa directions x brightness+contrast, {n} samples: "
+        f"median {t:.2f} s, {images} images, {images / t:.0f} images/s"
+    )
     forward = _common.median_seconds(lambda: g.synthesize(g.sample(n), batch_size=50), repeats=3)
     print(f"bare synthesis of {n} images for comparison: {forward:.2f} s ({n / forward:.0f} images/s)")
     print(f"peak RSS {_common.peak_rss_mib():.0f} MiB")

@@ -17,9 +17,16 @@ def run(device: str, dtype: torch.dtype) -> None:
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     for batch in (1, 9, 64):
         latents = g.sample(batch, seed=0)
-        t = _common.median_seconds(lambda: g.synthesize(latents, batch_size=batch), repeats=15, warmup=3, sync=sync)
-        print(f"{device:4s} {str(dtype).removeprefix('torch.'):8s} batch {batch:2d}: median {t * 1000:8.2f} ms/batch, "
-              f"{batch / t:9.1f} images/s")
+        t = _common.median_seconds(
+            lambda latents=latents, batch=batch: g.synthesize(latents, batch_size=batch),
+            repeats=15,
+            warmup=3,
+            sync=sync,
+        )
+        print(
+            f"{device:4s} {str(dtype).removeprefix('torch.'):8s} batch {batch:2d}: median {t * 1000:8.2f} ms/batch, "
+            f"{batch / t:9.1f} images/s"
+        )
 
 
 def main() -> None:

@@ -26,7 +26,9 @@ def _alphas(directions: Directions, alpha: float | Sequence[float] | np.ndarray,
         raise ValueError(f"alpha must be finite; got {a.tolist()}")
     if scale == "sigma":
         if directions.sigmas is None:
-            raise ValueError(f"scale='sigma' needs directions with sigmas (GANSpace gives them); {directions.method!r} has none")
+            raise ValueError(
+                f"scale='sigma' needs directions with sigmas (GANSpace gives them); {directions.method!r} has none"
+            )
         a = a * directions.sigmas
     elif scale != "raw":
         raise ValueError(f"scale must be 'raw' or 'sigma'; got {scale!r}")
@@ -46,7 +48,9 @@ def _resolve_layers(latents: Latents, directions: Directions, layers: Sequence[i
     return out
 
 
-def _apply(latents: Latents, directions: Directions, delta: torch.Tensor, layers: Sequence[int] | int | None) -> Latents:
+def _apply(
+    latents: Latents, directions: Directions, delta: torch.Tensor, layers: Sequence[int] | int | None
+) -> Latents:
     """Add ``delta`` of shape (n, dim) to the latents (or to a feature layer's offsets)."""
     if directions.is_latent:
         if directions.dim != latents.w_dim:
@@ -60,7 +64,9 @@ def _apply(latents: Latents, directions: Directions, delta: torch.Tensor, layers
     offsets = dict(latents.offsets)
     previous = offsets.get(directions.space)
     if previous is not None and previous.shape[1] != directions.dim:
-        raise ValueError(f"offsets at {directions.space!r} have {previous.shape[1]} channels, directions {directions.dim}")
+        raise ValueError(
+            f"offsets at {directions.space!r} have {previous.shape[1]} channels, directions {directions.dim}"
+        )
     offsets[directions.space] = delta if previous is None else previous + delta
     return latents.replace(offsets=offsets)
 

@@ -89,8 +89,14 @@ class AttributeChange:
         return png_bytes(self.plot())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"values": self.values.tolist(), "std": self.std.tolist(), "labels": list(self.labels),
-                "attributes": list(self.attributes), "alpha": self.alpha, "n_samples": self.n_samples}
+        return {
+            "values": self.values.tolist(),
+            "std": self.std.tolist(),
+            "labels": list(self.labels),
+            "attributes": list(self.attributes),
+            "alpha": self.alpha,
+            "n_samples": self.n_samples,
+        }
 
 
 def attribute_change(
@@ -154,11 +160,17 @@ def attribute_change(
             jobs.append((row, ("ws", generator.check_layers(row.layers if layers is None else layers))))  # type: ignore[arg-type]
         else:
             jobs.append((row, ("feature", row.space)))
-    _, total, square = score_changes(generator, latents, scorer, jobs, steps, batch_size=int(batch_size),
-                                     progress=progress, desc="attribute change")
+    _, total, square = score_changes(
+        generator, latents, scorer, jobs, steps, batch_size=int(batch_size), progress=progress, desc="attribute change"
+    )
     n = len(latents)
     mean = total / n
     variance = np.clip(square / n - mean**2, 0, None) * (n / (n - 1) if n > 1 else 0.0)
-    return AttributeChange(values=mean, std=np.sqrt(variance), labels=tuple(r.labels[0] for r in rows),
-                           attributes=tuple(scorer.names), alpha=float(alpha), n_samples=n)
-
+    return AttributeChange(
+        values=mean,
+        std=np.sqrt(variance),
+        labels=tuple(r.labels[0] for r in rows),
+        attributes=tuple(scorer.names),
+        alpha=float(alpha),
+        n_samples=n,
+    )

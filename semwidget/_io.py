@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+import numpy as np
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
@@ -43,7 +47,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def save_json_npz(path: str | os.PathLike[str], meta: dict, arrays: dict[str, "np.ndarray"]) -> Path:
+def save_json_npz(path: str | os.PathLike[str], meta: dict, arrays: dict[str, np.ndarray]) -> Path:
     """Write ``<path>.json`` (``meta``) beside ``<path>.<digest>.npz`` (``arrays``).
 
     The arrays file is named by a digest of its content and written first; the
@@ -51,13 +55,8 @@ def save_json_npz(path: str | os.PathLike[str], meta: dict, arrays: dict[str, "n
     point leaves either the old pair or the new pair complete: the old arrays
     file is removed only after the new JSON is in place. No pickle is involved.
     """
-    import io as _io
-    import json
-
-    import numpy as np
-
     json_path = _json_path(path)
-    buffer = _io.BytesIO()
+    buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     data = buffer.getvalue()
     npz_path = json_path.with_name(f"{json_path.stem}.{hashlib.sha256(data).hexdigest()[:12]}.npz")
@@ -69,12 +68,8 @@ def save_json_npz(path: str | os.PathLike[str], meta: dict, arrays: dict[str, "n
     return json_path
 
 
-def load_json_npz(path: str | os.PathLike[str], kind: str) -> tuple[dict, dict[str, "np.ndarray"]]:
+def load_json_npz(path: str | os.PathLike[str], kind: str) -> tuple[dict, dict[str, np.ndarray]]:
     """Read a pair written by :func:`save_json_npz`; ``kind`` names the file type in errors."""
-    import json
-
-    import numpy as np
-
     json_path = _json_path(path)
     try:
         meta = json.loads(json_path.read_text())
@@ -103,8 +98,6 @@ def _json_path(path: str | os.PathLike[str]) -> Path:
 
 
 def _arrays_name(json_path: Path) -> str | None:
-    import json
-
     try:
         name = json.loads(json_path.read_text()).get("arrays")
     except (OSError, ValueError, AttributeError):

@@ -49,8 +49,7 @@ class Latents:
         for name, offset in self.offsets.items():
             if offset.ndim != 2 or offset.shape[0] != n:
                 raise ValueError(
-                    f"offset for feature layer {name!r} must have shape ({n}, channels); "
-                    f"got {tuple(offset.shape)}"
+                    f"offset for feature layer {name!r} must have shape ({n}, channels); got {tuple(offset.shape)}"
                 )
         if self.seeds is not None and len(self.seeds) != n:
             raise ValueError(f"Latents.seeds has {len(self.seeds)} entries for {n} samples")

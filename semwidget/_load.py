@@ -102,5 +102,7 @@ def _dcgan_from_state(path: Path, state: dict[str, torch.Tensor], device: Any, d
     try:
         net.load_state_dict(state)
     except RuntimeError as exc:
-        raise ValueError(f"{path} looks like a DCGAN but does not match its layout: {str(exc).splitlines()[0]}") from None
+        raise ValueError(
+            f"{path} looks like a DCGAN but does not match its layout: {str(exc).splitlines()[0]}"
+        ) from None
     return SingleInputGenerator(net, name=path.stem, device=device, dtype=dtype)

@@ -188,8 +188,16 @@ def plot_matrix(
     return image
 
 
-def _colour_bar(draw: ImageDraw.ImageDraw, font: Font, origin: tuple[int, int], bar: int, height: int,
-                scale: tuple[float, float], ticks: list[str], diverging: bool) -> None:
+def _colour_bar(
+    draw: ImageDraw.ImageDraw,
+    font: Font,
+    origin: tuple[int, int],
+    bar: int,
+    height: int,
+    scale: tuple[float, float],
+    ticks: list[str],
+    diverging: bool,
+) -> None:
     """A vertical scale from ``scale[1]`` (top) to ``scale[0]`` (bottom), with three ticks."""
     x, y = origin
     vmin, vmax = scale

@@ -100,15 +100,21 @@ class Rescoring:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly: lists of floats, NaN as None; ``delta_layers[i][c][a]``."""
+
         def clean(a: np.ndarray) -> Any:
             out = a.astype(object)
             out[~np.isfinite(a)] = None
             return out.tolist()
 
         return {
-            "columns": list(self.columns), "attributes": list(self.attributes), "labels": list(self.labels),
-            "delta_all": clean(self.delta_all), "delta_layers": clean(self.delta_layers),
-            "step": self.step, "n_samples": self.n_samples, "signed": self.signed,
+            "columns": list(self.columns),
+            "attributes": list(self.attributes),
+            "labels": list(self.labels),
+            "delta_all": clean(self.delta_all),
+            "delta_layers": clean(self.delta_layers),
+            "step": self.step,
+            "n_samples": self.n_samples,
+            "signed": self.signed,
         }
 
     def plot(self, attribute: str | int | None = None) -> Image.Image:
@@ -119,8 +125,11 @@ class Rescoring:
             matrix = np.concatenate([self.delta_all[:, a, None], self.delta_layers[:, :, a]], axis=1)
             kind = "mean change" if self.signed else "re-scoring delta"
             title = f"{kind} of {self.attributes[a]} (step {self.step:g}, {self.n_samples} samples)"
-            images.append(plot_matrix(matrix, self.labels, ("all", *self.columns), title=title,
-                                      fmt="{:.3f}", diverging=self.signed))
+            images.append(
+                plot_matrix(
+                    matrix, self.labels, ("all", *self.columns), title=title, fmt="{:.3f}", diverging=self.signed
+                )
+            )
         return stack(images)
 
     def _repr_png_(self) -> bytes:
@@ -208,10 +217,19 @@ def rescore(
                 index[(i, t)] = len(jobs)
                 jobs.append((row, t))
             cells[-1].append(None if t is None else index[(i, t)])
-    log.info("rescore: %d directions × %d columns, %d edits of %d samples", len(rows), len(columns),
-             len(jobs), len(latents))
-    positive, total, _ = score_changes(generator, latents, scorer, jobs, [float(step)] * len(jobs),
-                                       batch_size=int(batch_size), progress=progress, desc="re-scoring")
+    log.info(
+        "rescore: %d directions × %d columns, %d edits of %d samples", len(rows), len(columns), len(jobs), len(latents)
+    )
+    positive, total, _ = score_changes(
+        generator,
+        latents,
+        scorer,
+        jobs,
+        [float(step)] * len(jobs),
+        batch_size=int(batch_size),
+        progress=progress,
+        desc="re-scoring",
+    )
     means = (total if signed else positive) / len(latents)
     table = np.full((len(rows), 1 + len(columns), len(scorer.names)), np.nan)
     for i, row_cells in enumerate(cells):
@@ -219,7 +237,12 @@ def rescore(
             if job is not None:
                 table[i, c] = means[job]
     return Rescoring(
-        delta_all=table[:, 0], delta_layers=table[:, 1:], columns=tuple(name for name, _ in columns),
-        attributes=tuple(scorer.names), labels=tuple(r.labels[0] for r in rows), step=float(step),
-        n_samples=len(latents), signed=bool(signed),
+        delta_all=table[:, 0],
+        delta_layers=table[:, 1:],
+        columns=tuple(name for name, _ in columns),
+        attributes=tuple(scorer.names),
+        labels=tuple(r.labels[0] for r in rows),
+        step=float(step),
+        n_samples=len(latents),
+        signed=bool(signed),
     )

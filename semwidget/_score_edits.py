@@ -35,14 +35,25 @@ def check_fits(generator: Generator, row: Directions) -> None:
         return
     layer = generator.feature_layers.get(row.space)
     if layer is None:
-        raise ValueError(f"{row.labels[0]!r} lives at {row.space!r}, not a feature layer of {generator.name} "
-                         f"(it has {sorted(generator.feature_layers)})")
+        raise ValueError(
+            f"{row.labels[0]!r} lives at {row.space!r}, not a feature layer of {generator.name} "
+            f"(it has {sorted(generator.feature_layers)})"
+        )
     if layer.channels != row.dim:
         raise ValueError(f"{row.labels[0]!r} has {row.dim} channels; {row.space!r} has {layer.channels}")
 
 
-def score_changes(generator: Generator, latents: Latents, scorer: Any, jobs: Sequence[Job], steps: Sequence[float],
-                  *, batch_size: int, progress: bool, desc: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def score_changes(
+    generator: Generator,
+    latents: Latents,
+    scorer: Any,
+    jobs: Sequence[Job],
+    steps: Sequence[float],
+    *,
+    batch_size: int,
+    progress: bool,
+    desc: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Score every edit (a direction, where it acts, a raw step) of every sample against the unedited sample.
 
     The unedited batch is synthesized and scored once per chunk of samples and

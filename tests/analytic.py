@@ -52,8 +52,10 @@ def corner_scorer() -> semwidget.scorers.Scorer:
     return semwidget.scorers.as_scorer(corner, names=["corner"])
 
 
-def basis(g: semwidget.Generator, rows: list[list[float]], labels: list[str],
-          space: str | None = None) -> semwidget.Directions:
+def basis(
+    g: semwidget.Generator, rows: list[list[float]], labels: list[str], space: str | None = None
+) -> semwidget.Directions:
     """Directions with the given rows (normalized by Directions) for generator ``g``."""
-    return semwidget.Directions(vectors=rows, scores=[1.0] * len(rows), space=space or g.latent_space,
-                                labels=tuple(labels), model=g)
+    return semwidget.Directions(
+        vectors=rows, scores=[1.0] * len(rows), space=space or g.latent_space, labels=tuple(labels), model=g
+    )

@@ -8,7 +8,9 @@ from semwidget import Directions, edit, jitter
 
 def _dirs(g, k=2, **kw):
     rng = np.random.default_rng(0)
-    return Directions(vectors=rng.normal(size=(k, g.w_dim)), scores=np.arange(k, 0, -1), space=g.latent_space, model=g, **kw)
+    return Directions(
+        vectors=rng.normal(size=(k, g.w_dim)), scores=np.arange(k, 0, -1), space=g.latent_space, model=g, **kw
+    )
 
 
 def test_alpha_zero_returns_the_original_latents_exactly(tiny_dcgan):

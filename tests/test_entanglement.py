@@ -54,8 +54,14 @@ def test_sigma_scale_multiplies_alpha_by_each_sigma(monotone):
     raw = attribute_change(monotone, d, corner_scorer(), alpha=1.0, n_samples=3, progress=False)
     np.testing.assert_allclose(in_sigma.values, raw.values, atol=1e-12)
     with pytest.raises(ValueError, match="needs directions with sigmas"):
-        attribute_change(monotone, basis(monotone, [[1, 0, 0, 0]], ["u"]), corner_scorer(), scale="sigma",
-                         n_samples=2, progress=False)
+        attribute_change(
+            monotone,
+            basis(monotone, [[1, 0, 0, 0]], ["u"]),
+            corner_scorer(),
+            scale="sigma",
+            n_samples=2,
+            progress=False,
+        )
 
 
 def test_layers_restrict_the_edit_like_a_rescoring_column():

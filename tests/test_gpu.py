@@ -55,7 +55,9 @@ def test_finders_on_cuda():
     a = semwidget.GANSpace(n_directions=3, n_samples=2000, progress=False).fit(gpu).directions_
     b = semwidget.GANSpace(n_directions=3, n_samples=2000, progress=False).fit(cpu).directions_
     assert np.allclose(np.abs(np.sum(a.vectors * b.vectors, axis=1)), 1, atol=1e-4)
-    ch = semwidget.GANSpace(n_directions=2, n_samples=500, feature_layer="main.2", output="channels", progress=False).fit(gpu)
+    ch = semwidget.GANSpace(
+        n_directions=2, n_samples=500, feature_layer="main.2", output="channels", progress=False
+    ).fit(gpu)
     assert ch.directions_.dim == 16
     lat = gpu.sample(300)
     fit = semwidget.InterFaceGAN(ratio=0.1).fit(lat, lat.ws[:, 0, 0].cpu().numpy())

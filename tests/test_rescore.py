@@ -152,7 +152,8 @@ def test_real_faces_rescoring_agrees_with_attribute_change(digiface):
     # The direction that changes brightness most raises it in the direction of its sign.
     i = int(np.argmax(np.abs(change.values[:, 0])))
     sign = float(np.sign(change.values[i, 0]))
-    both = Directions.concat([sefa[i], Directions(vectors=-sefa.vectors[i:i + 1], scores=[0], space="z",
-                                                  model=sefa.model)])
+    both = Directions.concat(
+        [sefa[i], Directions(vectors=-sefa.vectors[i : i + 1], scores=[0], space="z", model=sefa.model)]
+    )
     pair = rescore(digiface, both, Brightness(), n_samples=16, progress=False).delta_all[:, 0]
     assert (pair[0] - pair[1]) * sign > 0

@@ -117,7 +117,9 @@ class GANSpace:
 
     # ---- sampling ---------------------------------------------------------------
 
-    def sample_batches(self, generator: object, desc: str = "sampling") -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    def sample_batches(
+        self, generator: object, desc: str = "sampling"
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         """Yield ``(w, c)`` batches: the untruncated codes of ``n_samples`` latents
         (w of shape (b, w_dim); z itself for z-space models), drawn from
         ``random_state``. The same parameters always yield the same samples."""
@@ -129,7 +131,11 @@ class GANSpace:
                 z = torch.randn(b, gen.z_dim, generator=rng)
                 c = None
                 if gen.c_dim:
-                    cls = torch.randint(gen.c_dim, (b,), generator=rng) if self.class_index is None else torch.full((b,), int(self.class_index))
+                    cls = (
+                        torch.randint(gen.c_dim, (b,), generator=rng)
+                        if self.class_index is None
+                        else torch.full((b,), int(self.class_index))
+                    )
                     c = torch.nn.functional.one_hot(cls, gen.c_dim).to(gen.device, gen.dtype)
                 with torch.inference_mode():
                     w = gen.map_to_w(z, c).float()
@@ -188,7 +194,9 @@ class GANSpace:
             dim = gen.w_dim
         else:
             if self.feature_layer not in gen.feature_layers:
-                raise ValueError(f"unknown feature layer {self.feature_layer!r}; {gen.name} has {sorted(gen.feature_layers)}")
+                raise ValueError(
+                    f"unknown feature layer {self.feature_layer!r}; {gen.name} has {sorted(gen.feature_layers)}"
+                )
             shape = gen.feature_layers[self.feature_layer].shape
             dim = shape[0] if self.output == "channels" else min(int(np.prod(shape)), gen.w_dim)
         if self.n_directions > dim:
@@ -248,8 +256,11 @@ class GANSpace:
 
     def _recipe(self) -> str:
         """The Python that recreates these directions (for the widget's "copy as code")."""
-        args = [f"n_directions={int(self.n_directions)}", f"n_samples={int(self.n_samples)}",
-                f"random_state={int(self.random_state)}"]
+        args = [
+            f"n_directions={int(self.n_directions)}",
+            f"n_samples={int(self.n_samples)}",
+            f"random_state={int(self.random_state)}",
+        ]
         if self.feature_layer is not None:
             args += [f"feature_layer={self.feature_layer!r}", f"output={self.output!r}"]
         if self.class_index is not None:

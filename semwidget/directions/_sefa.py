@@ -58,7 +58,9 @@ class SeFa:
         All eigenvalues of AᵀA, sorted descending.
     """
 
-    def __init__(self, n_directions: int = 10, *, layers: Sequence[int] | None = None, feature_layer: str | None = None) -> None:
+    def __init__(
+        self, n_directions: int = 10, *, layers: Sequence[int] | None = None, feature_layer: str | None = None
+    ) -> None:
         self.n_directions = n_directions
         self.layers = layers
         self.feature_layer = feature_layer
@@ -91,7 +93,9 @@ class SeFa:
             space=space,
             layers=None if layers is None or len(layers) == gen.num_ws else layers,
             method="sefa",
-            labels=tuple(f"sefa {i}" if self.feature_layer is None else f"sefa {self.feature_layer} {i}" for i in range(k)),
+            labels=tuple(
+                f"sefa {i}" if self.feature_layer is None else f"sefa {self.feature_layer} {i}" for i in range(k)
+            ),
             model=gen,
             notes={"weights": sources, "recipe": self._recipe()},
         )

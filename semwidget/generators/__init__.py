@@ -69,8 +69,7 @@ def as_generator(
             return adapter(obj, device=device, dtype=dtype, **kwargs)  # type: ignore[call-arg]
     layouts = "\n".join(f"  - {d}" for d in supported_layouts())
     raise TypeError(
-        f"semwidget cannot drive a {type(obj).__name__}: it matches none of the supported "
-        f"generator layouts:\n{layouts}"
+        f"semwidget cannot drive a {type(obj).__name__}: it matches none of the supported generator layouts:\n{layouts}"
     )
 
 

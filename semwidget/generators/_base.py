@@ -202,9 +202,7 @@ class Generator(ABC):
         index = 0 if class_index is None else class_index
         indices = [index] * n if isinstance(index, (int, np.integer)) else list(index)
         if len(indices) != n or any(not 0 <= int(i) < self.c_dim for i in indices):
-            raise ValueError(
-                f"class_index must be an int in [0, {self.c_dim}) or {n} of them; got {class_index!r}"
-            )
+            raise ValueError(f"class_index must be an int in [0, {self.c_dim}) or {n} of them; got {class_index!r}")
         c = torch.zeros(n, self.c_dim, device=self.device, dtype=self.dtype)
         c[torch.arange(n), torch.as_tensor([int(i) for i in indices])] = 1
         return c
@@ -227,20 +225,14 @@ class Generator(ABC):
                 f"latents of shape {tuple(latents.ws.shape)} do not fit {self.name}: "
                 f"expected (n, {expected[0]}, {expected[1]})"
             )
-        if (latents.c is None) != (self.c_dim == 0) or (
-            latents.c is not None and latents.c.shape[1] != self.c_dim
-        ):
+        if (latents.c is None) != (self.c_dim == 0) or (latents.c is not None and latents.c.shape[1] != self.c_dim):
             raise ValueError(f"{self.name} expects conditioning of width {self.c_dim}")
         for name, offset in latents.offsets.items():
             layer = self._feature_layers.get(name)
             if layer is None:
-                raise ValueError(
-                    f"unknown feature layer {name!r}; {self.name} has {sorted(self._feature_layers)}"
-                )
+                raise ValueError(f"unknown feature layer {name!r}; {self.name} has {sorted(self._feature_layers)}")
             if offset.shape[1] != layer.channels:
-                raise ValueError(
-                    f"offset for {name!r} has {offset.shape[1]} channels; the layer has {layer.channels}"
-                )
+                raise ValueError(f"offset for {name!r} has {offset.shape[1]} channels; the layer has {layer.channels}")
 
     # ---- synthesis -------------------------------------------------------------
 
@@ -324,7 +316,5 @@ class Generator(ABC):
         out = tuple(int(i) for i in layers)
         bad = [i for i in out if not 0 <= i < self.num_ws]
         if bad or not out:
-            raise ValueError(
-                f"layers must be indices in [0, {self.num_ws}) for {self.name}; got {list(layers)}"
-            )
+            raise ValueError(f"layers must be indices in [0, {self.num_ws}) for {self.name}; got {list(layers)}")
         return out

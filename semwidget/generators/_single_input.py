@@ -110,6 +110,7 @@ class SingleInputGenerator(Generator):
         order: list[tuple[str, nn.Module, tuple[int, ...]]] = []
         handles = []
         for name, leaf in _leaves(self.module):
+
             def record(m: nn.Module, _i: object, out: object, name: str = name) -> None:
                 if isinstance(out, torch.Tensor):
                     order.append((name, m, tuple(out.shape[1:])))

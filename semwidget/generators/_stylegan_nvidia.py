@@ -136,8 +136,13 @@ class NvidiaStyleGAN(Generator):
             self._walk_blocks()
         else:
             self._walk_layers()
-        log.debug("%s: %s with %d ws, conv styles on %s", self.name, self.architecture, self.num_ws,
-                  [i for i, c in enumerate(self._consumers) if any(k == _CONV for _, k in c)])
+        log.debug(
+            "%s: %s with %d ws, conv styles on %s",
+            self.name,
+            self.architecture,
+            self.num_ws,
+            [i for i, c in enumerate(self._consumers) if any(k == _CONV for _, k in c)],
+        )
 
     # ---- structure -------------------------------------------------------------
 

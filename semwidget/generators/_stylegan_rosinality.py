@@ -141,4 +141,3 @@ class RosinalityStyleGAN(Generator):
                 f"choose among {sorted(self._style_convs)} (conv1 reads 0, convs[k] reads k + 1)"
             )
         return out
-

@@ -7,7 +7,11 @@ from torch import nn
 
 
 def _up(c_in: int, c_out: int, first: bool = False) -> list[nn.Module]:
-    conv = nn.ConvTranspose2d(c_in, c_out, 4, 1, 0, bias=False) if first else nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)
+    conv = (
+        nn.ConvTranspose2d(c_in, c_out, 4, 1, 0, bias=False)
+        if first
+        else nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)
+    )
     return [conv, nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 

@@ -82,9 +82,7 @@ class StyledConv(nn.Module):
         demodulate: bool = True,
     ) -> None:
         super().__init__()
-        self.conv = ModulatedConv2d(
-            in_channel, out_channel, kernel_size, style_dim, demodulate, upsample, blur_kernel
-        )
+        self.conv = ModulatedConv2d(in_channel, out_channel, kernel_size, style_dim, demodulate, upsample, blur_kernel)
         self.noise = NoiseInjection()
         self.activate = FusedLeakyReLU(out_channel)
 

@@ -67,8 +67,11 @@ class AgeGender(Scorer):
             raise ValueError(f"AgeGender weights keys are 'age', 'gender', 'landmarks'; got {sorted(unknown)}")
         self.box = check_box(box)
         self.batch_size = int(batch_size)
-        assets = {"age": ASSETS["dlib-age-v1"], "gender": ASSETS["dlib-gender-v1"],
-                  "landmarks": ASSETS["dlib-5-landmarks"]}
+        assets = {
+            "age": ASSETS["dlib-age-v1"],
+            "gender": ASSETS["dlib-gender-v1"],
+            "landmarks": ASSETS["dlib-5-landmarks"],
+        }
         paths = {k: a.path((weights or {}).get(k)) for k, a in assets.items()}
         self._sha256 = {k: a.sha256 for k, a in assets.items()}
         self._predictor = self._dlib.shape_predictor(str(paths["landmarks"]))

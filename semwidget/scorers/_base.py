@@ -46,8 +46,10 @@ class Scorer:
             out = out[:, None]
         expected = (images.shape[0], len(self.names))
         if out.shape != expected:
-            raise ValueError(f"{self!r} returned scores of shape {out.shape}; expected {expected} "
-                             f"(one row per image, one column per name in {list(self.names)})")
+            raise ValueError(
+                f"{self!r} returned scores of shape {out.shape}; expected {expected} "
+                f"(one row per image, one column per name in {list(self.names)})"
+            )
         if not np.isfinite(out).all():
             bad = sorted({self.names[j] for j in np.nonzero(~np.isfinite(out))[1]})
             raise ValueError(f"{self!r} returned NaN or infinite scores for {bad}")

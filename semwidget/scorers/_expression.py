@@ -68,8 +68,12 @@ class MiniXception(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(1, 8, 3, bias=False), nn.BatchNorm2d(8, eps=BN_EPS), nn.ReLU(),
-            nn.Conv2d(8, 8, 3, bias=False), nn.BatchNorm2d(8, eps=BN_EPS), nn.ReLU(),
+            nn.Conv2d(1, 8, 3, bias=False),
+            nn.BatchNorm2d(8, eps=BN_EPS),
+            nn.ReLU(),
+            nn.Conv2d(8, 8, 3, bias=False),
+            nn.BatchNorm2d(8, eps=BN_EPS),
+            nn.ReLU(),
         )
         self.blocks = nn.Sequential(_Block(8, 16), _Block(16, 32), _Block(32, 64), _Block(64, 128))
         self.head = nn.Conv2d(128, len(LABELS), 3, padding=1)
@@ -82,8 +86,13 @@ def _keras_names() -> dict[str, str]:
     """Keras layer name → the prefix of our module's state-dict keys. Keras numbered
     layers in creation order, and mini-Xception creates each block's shortcut before
     its separable convolutions."""
-    names = {"conv2d_1": "stem.0", "batch_normalization_1": "stem.1", "conv2d_2": "stem.3",
-             "batch_normalization_2": "stem.4", "conv2d_7": "head"}
+    names = {
+        "conv2d_1": "stem.0",
+        "batch_normalization_1": "stem.1",
+        "conv2d_2": "stem.3",
+        "batch_normalization_2": "stem.4",
+        "conv2d_7": "head",
+    }
     for i in range(4):
         names[f"conv2d_{3 + i}"] = f"blocks.{i}.shortcut.0"
         names[f"batch_normalization_{3 + 3 * i}"] = f"blocks.{i}.shortcut.1"
@@ -98,12 +107,18 @@ def _to_torch(prefix: str, w: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """One Keras layer's arrays as our state-dict entries (kernels HWIO → OIHW)."""
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32))  # noqa: E731
     if "gamma" in w:  # BatchNormalization
-        return {f"{prefix}.weight": t(w["gamma"]), f"{prefix}.bias": t(w["beta"]),
-                f"{prefix}.running_mean": t(w["moving_mean"]), f"{prefix}.running_var": t(w["moving_variance"]),
-                f"{prefix}.num_batches_tracked": torch.tensor(0)}
+        return {
+            f"{prefix}.weight": t(w["gamma"]),
+            f"{prefix}.bias": t(w["beta"]),
+            f"{prefix}.running_mean": t(w["moving_mean"]),
+            f"{prefix}.running_var": t(w["moving_variance"]),
+            f"{prefix}.num_batches_tracked": torch.tensor(0),
+        }
     if "depthwise_kernel" in w:  # SeparableConv2D: (kh, kw, cin, 1) and (1, 1, cin, cout)
-        return {f"{prefix}.0.weight": t(w["depthwise_kernel"]).permute(2, 3, 0, 1),
-                f"{prefix}.1.weight": t(w["pointwise_kernel"]).permute(3, 2, 0, 1)}
+        return {
+            f"{prefix}.0.weight": t(w["depthwise_kernel"]).permute(2, 3, 0, 1),
+            f"{prefix}.1.weight": t(w["pointwise_kernel"]).permute(3, 2, 0, 1),
+        }
     out = {f"{prefix}.weight": t(w["kernel"]).permute(3, 2, 0, 1)}  # Conv2D
     if "bias" in w:
         out[f"{prefix}.bias"] = t(w["bias"])

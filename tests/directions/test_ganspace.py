@@ -43,14 +43,18 @@ def test_sampling_is_reproducible_and_needs_no_global_rng(tiny_dcgan):
 
 
 def test_channel_directions_from_activations(tiny_dcgan):
-    finder = GANSpace(n_directions=3, n_samples=400, feature_layer="main.2", output="channels", progress=False).fit(tiny_dcgan)
+    finder = GANSpace(n_directions=3, n_samples=400, feature_layer="main.2", output="channels", progress=False).fit(
+        tiny_dcgan
+    )
     lat = tiny_dcgan.sample(256, seed=99)
     act = tiny_dcgan.activations(lat, "main.2").permute(0, 2, 3, 1).reshape(-1, 16).numpy()
     pca = PCA(n_components=3).fit(act)
     d = finder.directions_
     assert d.space == "main.2" and d.dim == 16
     assert np.all(_abs_cos(d.vectors, pca.components_)[:2] > 0.95)  # other samples, same structure
-    assert not torch.equal(tiny_dcgan.synthesize(semwidget.edit(lat[:2], d[0], 2.0, scale="sigma")), tiny_dcgan.synthesize(lat[:2]))
+    assert not torch.equal(
+        tiny_dcgan.synthesize(semwidget.edit(lat[:2], d[0], 2.0, scale="sigma")), tiny_dcgan.synthesize(lat[:2])
+    )
 
 
 def test_activation_components_regressed_to_the_latent(tiny_dcgan, monkeypatch):

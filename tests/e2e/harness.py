@@ -245,8 +245,14 @@ def code_notebook(*cells: str) -> dict:
             "language_info": {"name": "python"},
         },
         "cells": [
-            {"cell_type": "code", "id": f"cell{i}", "metadata": {}, "execution_count": None, "outputs": [],
-             "source": src}
+            {
+                "cell_type": "code",
+                "id": f"cell{i}",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": src,
+            }
             for i, src in enumerate(cells)
         ],
     }
@@ -451,8 +457,9 @@ def wait_for_widget(page, *, timeout: float = 120.0):
             polling=100,
         )
     except Exception as e:
-        raise AssertionError(f"the widget did not show a frame in {timeout:.0f} s; notebook errors:\n"
-                             f"{notebook_errors(page)}") from e
+        raise AssertionError(
+            f"the widget did not show a frame in {timeout:.0f} s; notebook errors:\n{notebook_errors(page)}"
+        ) from e
     root = page.locator(WIDGET).first
     root.scroll_into_view_if_needed()
     return root
@@ -504,7 +511,7 @@ def kernel_json(page, expr: str, *, setup: str = "", timeout: float = 60.0) -> A
     out = kernel_exec(page, code, timeout=timeout)
     for line in reversed(out.splitlines()):
         if line.startswith(marker):
-            return json.loads(line[len(marker):])
+            return json.loads(line[len(marker) :])
     raise RuntimeError(f"no JSON line in the kernel's output: {out[-500:]!r}")
 
 

@@ -97,9 +97,7 @@ def test_projection_weights_map_layers(gen: BigGANAdapter, module: BigGAN) -> No
     assert [w.name for w in gen_z] == ["generator.gen_z"]
     assert gen_z[0].matrix.shape == (4 * 4 * 16 * 4, 16)
     assert gen_z[0].matrix.dtype == "float64"
-    torch.testing.assert_close(
-        torch.from_numpy(gen_z[0].matrix), module.generator.gen_z.weight_orig[:, :16].double()
-    )
+    torch.testing.assert_close(torch.from_numpy(gen_z[0].matrix), module.generator.gen_z.weight_orig[:, :16].double())
     for k, j in enumerate(_blocks(module)):
         block = module.generator.layers[j]
         mine = [w for w in weights if w.layer == k + 1]

@@ -60,7 +60,9 @@ def test_conditional_generator_takes_one_hot_classes():
     class Cond(nn.Module):
         def __init__(self):
             super().__init__()
-            self.main = nn.Sequential(nn.ConvTranspose2d(6, 4, 4, 1, 0), nn.ReLU(), nn.ConvTranspose2d(4, 3, 4, 2, 1), nn.Tanh())
+            self.main = nn.Sequential(
+                nn.ConvTranspose2d(6, 4, 4, 1, 0), nn.ReLU(), nn.ConvTranspose2d(4, 3, 4, 2, 1), nn.Tanh()
+            )
 
         def forward(self, z, c):
             return self.main(torch.cat([z.flatten(1), c], 1)[:, :, None, None])
@@ -74,7 +76,9 @@ def test_conditional_generator_takes_one_hot_classes():
     with pytest.raises(ValueError, match=r"class_index must be an int in \[0, 2\)"):
         g.sample(1, class_index=5)
     with pytest.raises(ValueError, match="unconditional"):
-        semwidget.as_generator(nn.Sequential(nn.Linear(3, 48), nn.Unflatten(1, (3, 4, 4)), nn.Tanh())).sample(1, class_index=0)
+        semwidget.as_generator(nn.Sequential(nn.Linear(3, 48), nn.Unflatten(1, (3, 4, 4)), nn.Tanh())).sample(
+            1, class_index=0
+        )
 
 
 def test_unknown_objects_list_the_supported_layouts():

@@ -43,6 +43,7 @@ def affine_readers(module: nn.Module, ws: torch.Tensor) -> dict[str, int]:
     handles = []
     for name, m in module.synthesis.named_modules():
         if name.endswith("affine"):
+
             def grab(_m: nn.Module, args: tuple, _out: torch.Tensor, name: str = name) -> None:
                 inputs[f"synthesis.{name}"] = args[0].detach().clone()
 

@@ -100,9 +100,7 @@ class BigGANBatchNorm(nn.Module):
             self.weight = nn.Parameter(torch.ones(num_features))
             self.bias = nn.Parameter(torch.zeros(num_features))
 
-    def forward(
-        self, x: torch.Tensor, truncation: float, condition_vector: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, truncation: float, condition_vector: torch.Tensor | None = None) -> torch.Tensor:
         frac, whole = math.modf(truncation / self.step_size)
         i = int(whole)
         if frac != 0.0:
@@ -112,9 +110,7 @@ class BigGANBatchNorm(nn.Module):
         else:
             mean, var = self.running_means[i], self.running_vars[i]
         if not self.conditional:
-            return F.batch_norm(
-                x, mean, var, self.weight, self.bias, training=False, momentum=0.0, eps=self.eps
-            )
+            return F.batch_norm(x, mean, var, self.weight, self.bias, training=False, momentum=0.0, eps=self.eps)
         mean = mean.view(1, -1, 1, 1)
         var = var.view(1, -1, 1, 1)
         gain = 1 + self.scale(condition_vector).view(x.shape[0], -1, 1, 1)
@@ -179,9 +175,7 @@ class Generator(nn.Module):
             if i == config.attention_layer_position:
                 layers.append(SelfAttn(ch * in_mult, eps=config.eps))
             layers.append(
-                GenBlock(
-                    ch * in_mult, ch * out_mult, cond_dim, up_sample=up, n_stats=config.n_stats, eps=config.eps
-                )
+                GenBlock(ch * in_mult, ch * out_mult, cond_dim, up_sample=up, n_stats=config.n_stats, eps=config.eps)
             )
         self.layers = nn.ModuleList(layers)
         self.bn = BigGANBatchNorm(ch, n_stats=config.n_stats, eps=config.eps, conditional=False)

@@ -31,8 +31,9 @@ def _normalize(x: torch.Tensor) -> torch.Tensor:
     return x * (x.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()
 
 
-def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
-                     padding: int = 0) -> torch.Tensor:
+def modulated_conv2d(
+    x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True, padding: int = 0
+) -> torch.Tensor:
     """Per-sample convolution with weights scaled by ``styles`` on the input axis.
 
     x (n, in, h, w), weight (out, in, k, k), styles (n, in) → (n, out, h', w').
@@ -50,8 +51,15 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
 class FullyConnectedLayer(nn.Module):
     """Equalised-learning-rate linear layer; ``weight`` is (out, in)."""
 
-    def __init__(self, in_features: int, out_features: int, activation: str = "linear", lr_multiplier: float = 1.0,
-                 bias_init: float | Sequence[float] = 0.0, weight_init: float = 1.0) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        activation: str = "linear",
+        lr_multiplier: float = 1.0,
+        bias_init: float | Sequence[float] = 0.0,
+        weight_init: float = 1.0,
+    ) -> None:
         super().__init__()
         self.in_features, self.out_features, self.activation = in_features, out_features, activation
         self.weight = nn.Parameter(torch.randn(out_features, in_features) * (weight_init / lr_multiplier))
@@ -68,8 +76,9 @@ class FullyConnectedLayer(nn.Module):
 class MappingNetwork(nn.Module):
     """z (n, z_dim) and c (n, c_dim) → ws (n, num_ws, w_dim), truncated towards ``w_avg``."""
 
-    def __init__(self, z_dim: int, c_dim: int, w_dim: int, num_ws: int, num_layers: int = 2,
-                 lr_multiplier: float = 0.01) -> None:
+    def __init__(
+        self, z_dim: int, c_dim: int, w_dim: int, num_ws: int, num_layers: int = 2, lr_multiplier: float = 0.01
+    ) -> None:
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim, self.num_ws, self.num_layers = z_dim, c_dim, w_dim, num_ws, num_layers
         if c_dim > 0:
@@ -80,8 +89,14 @@ class MappingNetwork(nn.Module):
             setattr(self, f"fc{idx}", layer)
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None, truncation_psi: float = 1,
-                truncation_cutoff: int | None = None, **_training_flags: object) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None,
+        truncation_psi: float = 1,
+        truncation_cutoff: int | None = None,
+        **_training_flags: object,
+    ) -> torch.Tensor:
         x = _normalize(z.float())
         if self.c_dim > 0:
             assert c is not None and c.shape[1] == self.c_dim, "conditioning of width c_dim expected"
@@ -107,8 +122,9 @@ class MappingNetwork(nn.Module):
 class SynthesisLayer(nn.Module):
     """Modulated 3×3 convolution (optionally 2× upsampling) with per-pixel noise."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, kernel_size: int = 3,
-                 up: int = 1) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, w_dim: int, resolution: int, kernel_size: int = 3, up: int = 1
+    ) -> None:
         super().__init__()
         self.resolution, self.up, self.use_noise, self.padding = resolution, up, True, kernel_size // 2
         self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
@@ -118,8 +134,9 @@ class SynthesisLayer(nn.Module):
         self.noise_strength = nn.Parameter(torch.tensor(0.2))
         self.bias = nn.Parameter(torch.zeros(out_channels))
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random", fused_modconv: bool = True,
-                gain: float = 1) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random", fused_modconv: bool = True, gain: float = 1
+    ) -> torch.Tensor:
         assert noise_mode in ("random", "const", "none")
         styles = self.affine(w)
         if self.up > 1:
@@ -152,8 +169,16 @@ class ToRGBLayer(nn.Module):
 class SynthesisBlock(nn.Module):
     """One resolution: ``const`` (first block) or ``conv0`` (up), then ``conv1``, then ``torgb``."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int,
-                 is_last: bool, architecture: str = "skip") -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        w_dim: int,
+        resolution: int,
+        img_channels: int,
+        is_last: bool,
+        architecture: str = "skip",
+    ) -> None:
         assert architecture in ("skip", "orig")
         super().__init__()
         self.in_channels, self.w_dim, self.resolution, self.img_channels = in_channels, w_dim, resolution, img_channels
@@ -170,8 +195,15 @@ class SynthesisBlock(nn.Module):
             self.torgb = ToRGBLayer(out_channels, img_channels, w_dim)
             self.num_torgb += 1
 
-    def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor, force_fp32: bool = False,
-                fused_modconv: bool | None = None, **layer_kwargs: object) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self,
+        x: torch.Tensor | None,
+        img: torch.Tensor | None,
+        ws: torch.Tensor,
+        force_fp32: bool = False,
+        fused_modconv: bool | None = None,
+        **layer_kwargs: object,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         assert ws.shape[1] == self.num_conv + self.num_torgb
         w_iter = iter(ws.unbind(dim=1))
         if self.in_channels == 0:
@@ -190,8 +222,15 @@ class SynthesisBlock(nn.Module):
 class SynthesisNetwork(nn.Module):
     """Blocks ``b4, b8, ..., b{img_resolution}``; block i reads ws from ``w_idx`` on."""
 
-    def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channel_base: int = 256,
-                 channel_max: int = 32, **block_kwargs: object) -> None:
+    def __init__(
+        self,
+        w_dim: int,
+        img_resolution: int,
+        img_channels: int,
+        channel_base: int = 256,
+        channel_max: int = 32,
+        **block_kwargs: object,
+    ) -> None:
         super().__init__()
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         self.block_resolutions = [2**i for i in range(2, int(math.log2(img_resolution)) + 1)]
@@ -225,9 +264,16 @@ class Generator(nn.Module):
 
     synthesis_class: type[nn.Module] = SynthesisNetwork
 
-    def __init__(self, z_dim: int = 32, c_dim: int = 0, w_dim: int = 32, img_resolution: int = 16,
-                 img_channels: int = 3, mapping_kwargs: dict | None = None,
-                 synthesis_kwargs: dict | None = None) -> None:
+    def __init__(
+        self,
+        z_dim: int = 32,
+        c_dim: int = 0,
+        w_dim: int = 32,
+        img_resolution: int = 16,
+        img_channels: int = 3,
+        mapping_kwargs: dict | None = None,
+        synthesis_kwargs: dict | None = None,
+    ) -> None:
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
         self.img_resolution, self.img_channels = img_resolution, img_channels
@@ -238,8 +284,14 @@ class Generator(nn.Module):
         self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **(mapping_kwargs or {}))
         self.mapping.track_w_avg()
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None, truncation_psi: float = 1,
-                truncation_cutoff: int | None = None, **synthesis_kwargs: object) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None,
+        truncation_psi: float = 1,
+        truncation_cutoff: int | None = None,
+        **synthesis_kwargs: object,
+    ) -> torch.Tensor:
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, **synthesis_kwargs)
 
@@ -278,8 +330,9 @@ class SynthesisInput(nn.Module):
 class SG3SynthesisLayer(nn.Module):
     """Modulated convolution, resized to ``out_size``; the last one (``is_torgb``) is 1×1, linear."""
 
-    def __init__(self, w_dim: int, is_torgb: bool, in_channels: int, out_channels: int, in_size: int,
-                 out_size: int) -> None:
+    def __init__(
+        self, w_dim: int, is_torgb: bool, in_channels: int, out_channels: int, in_size: int, out_size: int
+    ) -> None:
         super().__init__()
         self.w_dim, self.is_torgb, self.in_channels, self.out_channels = w_dim, is_torgb, in_channels, out_channels
         self.in_size, self.out_size = [in_size, in_size], [out_size, out_size]
@@ -289,8 +342,14 @@ class SG3SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.register_buffer("magnitude_ema", torch.ones([]))
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random", force_fp32: bool = False,
-                update_emas: bool = False) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        w: torch.Tensor,
+        noise_mode: str = "random",
+        force_fp32: bool = False,
+        update_emas: bool = False,
+    ) -> torch.Tensor:
         assert noise_mode in ("random", "const", "none")  # StyleGAN3 has no noise inputs
         styles = self.affine(w)
         if self.is_torgb:
@@ -306,9 +365,18 @@ class SG3SynthesisLayer(nn.Module):
 class SG3SynthesisNetwork(nn.Module):
     """``input`` takes ``ws[:, 0]``; ``layer_names[i]`` takes ``ws[:, i + 1]`` (the last is ToRGB)."""
 
-    def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channel_base: int = 256,
-                 channel_max: int = 32, num_layers: int = 4, num_critical: int = 2, margin_size: int = 2,
-                 output_scale: float = 0.25) -> None:
+    def __init__(
+        self,
+        w_dim: int,
+        img_resolution: int,
+        img_channels: int,
+        channel_base: int = 256,
+        channel_max: int = 32,
+        num_layers: int = 4,
+        num_critical: int = 2,
+        margin_size: int = 2,
+        output_scale: float = 0.25,
+    ) -> None:
         super().__init__()
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         self.num_layers, self.num_critical, self.margin_size = num_layers, num_critical, margin_size
