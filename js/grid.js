@@ -1,6 +1,7 @@
-// The image grid: one <canvas> per sample. A frame is one sprite image
-// (cells row-major, `columns` per row) decoded once and cut into the canvases,
-// which costs one decode per frame instead of one per cell.
+// The image grid: one <canvas> per sample, each in a wrapper that other parts
+// (labels.js) decorate. A frame is one sprite image (cells row-major, `columns`
+// per row) decoded once and cut into the canvases, which costs one decode per
+// frame instead of one per cell.
 import { h } from "./dom.js";
 
 export function createGrid(model, subs) {
@@ -14,17 +15,26 @@ export function createGrid(model, subs) {
     progressLabel, progressBar);
   const el = h("div", { class: "sw-grid" }, cells, spinner, progress);
   let canvases = [];
+  let wraps = [];
+  const layoutListeners = new Set();
 
   function layout(count) {
     count = Math.max(0, Number(count) || 0);
+    if (count === canvases.length) return;
     const side = Number(model.get("resolution")) || 64;
-    while (canvases.length > count) canvases.pop().remove();
+    while (canvases.length > count) {
+      canvases.pop();
+      wraps.pop().remove();
+    }
     while (canvases.length < count) {
       const i = canvases.length;
       const canvas = h("canvas", { class: "sw-cell", "data-testid": `cell-${i}`, width: side, height: side });
+      const wrap = h("div", { class: "sw-cell-wrap", "data-testid": `cell-wrap-${i}`, "data-label": "none" }, canvas);
       canvases.push(canvas);
-      cells.append(canvas);
+      wraps.push(wrap);
+      cells.append(wrap);
     }
+    for (const fn of layoutListeners) fn(wraps);
   }
 
   function showColumns() {
@@ -106,6 +116,17 @@ export function createGrid(model, subs) {
     get cells() {
       return canvases;
     },
-    destroy() {},
+    /** The cells' wrappers (`cell-wrap-{i}`), one per canvas. */
+    get wraps() {
+      return wraps;
+    },
+    /** Call fn(wraps) whenever cells are added or removed; returns the unsubscribe. */
+    onLayout(fn) {
+      layoutListeners.add(fn);
+      return () => layoutListeners.delete(fn);
+    },
+    destroy() {
+      layoutListeners.clear();
+    },
   };
 }

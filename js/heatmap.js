@@ -1,6 +1,7 @@
 // The layer heatmap: rows are directions, columns are layers; a cell's colour
 // says how much applying that direction at that layer matters. Clicking or
-// brushing cells chooses where a direction is applied.
+// brushing cells chooses where a direction is applied. With scorers, the colour
+// can be an attribute's re-scoring Δ instead of the image change.
 import { h } from "./dom.js";
 import { directionsOf } from "./model.js";
 
@@ -25,14 +26,32 @@ function abbreviate(name) {
 export function createHeatmap(model, send, subs) {
   const table = h("table", { class: "sw-heat-table" });
   const caption = h("p", { class: "sw-heat-caption", "data-testid": "heatmap-kind" });
+  const attribute = h("select", {
+    class: "sw-heat-attribute", "data-testid": "heatmap-attribute", "aria-label": "heatmap colour",
+    title: "Colour by the mean image change, or by a scorer attribute's change", onchange: () => request(),
+  });
   const recompute = h("button", {
     type: "button", class: "sw-button", "data-testid": "heatmap-recompute", text: "recompute",
-    title: "Recompute the layer heatmap", onclick: () => send("heatmap"),
+    title: "Recompute the layer heatmap", onclick: () => request(),
   });
   const el = h("section", { class: "sw-heatmap", "data-testid": "heatmap" },
-    h("div", { class: "sw-heat-head" }, h("h3", { class: "sw-heading", text: "Layers" }), recompute),
+    h("div", { class: "sw-heat-head" }, h("h3", { class: "sw-heading", text: "Layers" }),
+      h("div", { class: "sw-group" }, attribute, recompute)),
     h("div", { class: "sw-heat-scroll" }, table), caption);
   let brush = null; // {row, start, end} while a pointer is down on a cell
+
+  function request() {
+    send("heatmap", { attribute: attribute.value || null });
+  }
+
+  function showAttributes() {
+    const names = model.get("attributes") ?? [];
+    const chosen = attribute.value;
+    attribute.replaceChildren(h("option", { value: "", text: "image change" }),
+      ...names.map((name) => h("option", { value: name, text: name })));
+    attribute.value = names.includes(chosen) ? chosen : "";
+    attribute.hidden = names.length === 0;
+  }
 
   const values = () => model.get("heatmap")?.values ?? [];
   const applicable = (row, col) => values()[row]?.[col] != null;
@@ -150,6 +169,8 @@ export function createHeatmap(model, send, subs) {
   subs.on("change:heatmap", build);
   subs.on("change:directions", build);
   subs.on("change:layers", select);
+  subs.on("change:attributes", showAttributes);
+  showAttributes();
   build();
   return {
     el,

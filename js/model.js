@@ -5,7 +5,7 @@ import { REQUESTS } from "./messages.js";
 
 /**
  * @typedef {{label: string, method: string, score: number | null, space: string,
- *   latent: boolean, sigma: number | null, extent: number}} Direction
+ *   latent: boolean, sigma: number | null, extent: number, notes?: string}} Direction
  * @typedef {{columns: string[], values: (number | null)[][], kind: string}} Heatmap
  * @typedef {{label: string, value: number, total: number}} Progress
  * @typedef {{
@@ -13,7 +13,9 @@ import { REQUESTS } from "./messages.js";
  *   pad: number[], seed: number, n_samples: number, columns: number, resolution: number,
  *   heatmap: Heatmap | {}, feature_layers: string[], render_seq: number,
  *   frame_checksum: number, error: string, busy: boolean, progress: Progress | {},
- *   can_undo: boolean, can_redo: boolean,
+ *   can_undo: boolean, can_redo: boolean, attribute: string, cell_labels: number[],
+ *   label_counts: {[attribute: string]: [number, number]}, attributes: string[],
+ *   annotations_path: string,
  * }} Traits
  * @typedef {{
  *   get<K extends keyof Traits>(key: K): Traits[K],

@@ -23,6 +23,7 @@ export function createRenderer(model, root, grid) {
   let sentSeq = 0;
   let sentKind = null;
   let shownSeq = 0;
+  let shownSeed = null; // first seed of the grid on screen (labels refer to it)
   let settledSeq = 0; // the newest seq that needs no more waiting for: shown, or failed
   let pending = null;
   let frameHandle = 0;
@@ -91,6 +92,7 @@ export function createRenderer(model, root, grid) {
     }
     grid.paint(image, msg);
     shownSeq = msg.seq;
+    shownSeed = Number.isInteger(msg.seed) ? msg.seed : null;
     root.setAttribute("data-render-seq", String(shownSeq));
     settle(shownSeq);
   }
@@ -122,6 +124,9 @@ export function createRenderer(model, root, grid) {
     },
     get shownSeq() {
       return shownSeq;
+    },
+    get shownSeed() {
+      return shownSeed;
     },
     destroy() {
       destroyed = true;

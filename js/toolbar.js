@@ -1,5 +1,6 @@
 // Buttons for the requests that are not drags: history, seeds, exports, code,
-// and finding new directions. The code the kernel returns shows beneath.
+// finding new directions, and saving or loading annotations. The code the
+// kernel returns shows beneath.
 import { h } from "./dom.js";
 import { directionsOf, extentOf } from "./model.js";
 
@@ -29,6 +30,18 @@ export function createToolbar(model, send, subs) {
     send("compute", { method: method.value, n_directions: n, feature_layer: layer.value || null });
   });
 
+  const path = h("input", {
+    type: "text", class: "sw-text sw-path", "data-testid": "annotations-path", placeholder: "annotations/faces",
+    "aria-label": "annotations file (without extension)", spellcheck: "false",
+    title: "Annotations file, without extension: <path>.json + <path>.npz", oninput: () => showPath(),
+  });
+  const save = button("save", "save", "Save labels, names and notes to <path>.json + .npz", () => {
+    if (path.value.trim()) send("save", { path: path.value.trim() });
+  });
+  const load = button("load", "load", "Load labels, names and notes saved on this model", () => {
+    if (path.value.trim()) send("load", { path: path.value.trim() });
+  });
+
   const code = h("textarea", { "data-testid": "code", class: "sw-code", readOnly: true, hidden: true, rows: 6, spellcheck: "false" });
 
   const el = h("div", { class: "sw-toolbar-area" },
@@ -39,7 +52,8 @@ export function createToolbar(model, send, subs) {
       h("div", { class: "sw-group" },
         button("export-png", "PNG", "Download the grid as PNG", () => send("export_png")), exportGif,
         button("copy-code", "code", "Python that reproduces this edit", () => send("copy_code"))),
-      h("div", { class: "sw-group sw-compute" }, method, count, layer, compute)),
+      h("div", { class: "sw-group sw-compute" }, method, count, layer, compute),
+      h("div", { class: "sw-group sw-annotations" }, path, save, load)),
     code);
 
   function showHistory() {
@@ -56,13 +70,23 @@ export function createToolbar(model, send, subs) {
     layer.value = [...layer.options].some((o) => o.value === chosen) ? chosen : "";
   }
 
+  function showPath() {
+    save.disabled = load.disabled = !path.value.trim();
+  }
+  function showAnnotationsPath() {
+    path.value = model.get("annotations_path") ?? "";
+    showPath();
+  }
+
   subs.on("change:can_undo", showHistory);
   subs.on("change:can_redo", showHistory);
   subs.on("change:active", showActive);
   subs.on("change:feature_layers", showLayers);
+  subs.on("change:annotations_path", showAnnotationsPath);
   showHistory();
   showActive();
   showLayers();
+  showAnnotationsPath();
 
   return {
     el,

@@ -10,6 +10,7 @@ import { createErrors } from "./errors.js";
 import { createGrid } from "./grid.js";
 import { createHandles } from "./handles.js";
 import { createHeatmap } from "./heatmap.js";
+import { createLabels } from "./labels.js";
 import { createPad } from "./pad.js";
 import { createRenderer } from "./renderer.js";
 import { subscriptions } from "./model.js";
@@ -26,6 +27,7 @@ function render({ model, el }) {
   // Every request goes through the renderer, which numbers those that change the image.
   const send = renderer.send;
   const alphas = createAlphas(model, renderer, subs);
+  const labels = createLabels(model, send, subs, grid, () => renderer.shownSeed);
   const toolbar = createToolbar(model, send, subs);
   const directions = createDirections(model, send, subs);
   const handles = createHandles(model, alphas, subs);
@@ -35,7 +37,7 @@ function render({ model, el }) {
   root.append(
     errors.el,
     h("div", { class: "sw-layout" },
-      h("div", { class: "sw-main" }, grid.el, toolbar.el),
+      h("div", { class: "sw-main" }, grid.el, labels.el, toolbar.el),
       h("div", { class: "sw-controls" }, directions.el, handles.el, pad.el, heatmap.el)),
   );
   el.append(root);
@@ -68,7 +70,7 @@ function render({ model, el }) {
   return () => {
     subs.dispose();
     renderer.destroy();
-    for (const part of [grid, alphas, handles, pad, heatmap]) part.destroy?.();
+    for (const part of [grid, labels, alphas, handles, pad, heatmap]) part.destroy?.();
     root.remove();
   };
 }

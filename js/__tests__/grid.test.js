@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { frame, mount, tick } from "./harness.js";
 
-const cells = (root) => [...root.querySelectorAll('[data-testid^="cell-"]')];
+// The canvases (as the browser test finds them), not their cell-wrap-{i} wrappers.
+const cells = (root) => [...root.querySelectorAll('[data-testid="grid"] canvas[data-testid^="cell-"]')];
 
 describe("grid", () => {
   it("has one canvas per sample, sized to the resolution, columns from the trait", () => {
@@ -13,6 +14,14 @@ describe("grid", () => {
     model.kernelSet("columns", 2);
     expect(cells(root)).toHaveLength(4);
     expect($("grid").style.getPropertyValue("--sw-columns")).toBe("2");
+  });
+
+  it("wraps each canvas in a cell-wrap-{i}, in order", () => {
+    const { root, $, model } = mount({ n_samples: 3 });
+    expect([...$("grid").children].map((c) => c.dataset.testid)).toEqual(["cell-wrap-0", "cell-wrap-1", "cell-wrap-2"]);
+    expect($("cell-wrap-1").querySelector("canvas")).toBe($("cell-1"));
+    model.kernelSet("n_samples", 1);
+    expect(root.querySelectorAll('[data-testid^="cell-wrap-"]')).toHaveLength(1);
   });
 
   it("decodes a frame once and draws each cell's region of the sprite", async () => {

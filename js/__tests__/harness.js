@@ -4,9 +4,9 @@ import { afterEach, vi } from "vitest";
 import widget from "../widget.js";
 
 export const DIRECTIONS = [
-  { label: "age", method: "sefa", score: 12.345, space: "w", latent: true, sigma: null, extent: 4 },
-  { label: "smile", method: "ganspace", score: 0.0123, space: "w", latent: true, sigma: 2.5, extent: 3 },
-  { label: "hair", method: "sefa", score: 3, space: "w", latent: true, sigma: null, extent: 5 },
+  { label: "age", method: "sefa", score: 12.345, space: "w", latent: true, sigma: null, extent: 4, notes: "" },
+  { label: "smile", method: "ganspace", score: 0.0123, space: "w", latent: true, sigma: 2.5, extent: 3, notes: "" },
+  { label: "hair", method: "sefa", score: 3, space: "w", latent: true, sigma: null, extent: 5, notes: "" },
 ];
 
 export const DEFAULT_TRAITS = {
@@ -28,6 +28,11 @@ export const DEFAULT_TRAITS = {
   progress: {},
   can_undo: false,
   can_redo: false,
+  attribute: "",
+  cell_labels: [0, 0, 0, 0, 0, 0],
+  label_counts: {},
+  attributes: [],
+  annotations_path: "",
 };
 
 export class MockModel {

@@ -79,7 +79,38 @@ describe("heatmap", () => {
     const { $, model } = mount({ heatmap: {} });
     expect($("heatmap-kind").textContent).toContain("No heatmap");
     $("heatmap-recompute").click();
-    expect(model.sentOf("heatmap")).toEqual([{ kind: "heatmap" }]);
+    expect(model.sentOf("heatmap")).toEqual([{ kind: "heatmap", attribute: null }]);
+  });
+
+  it("the attribute select is hidden without scorer attributes", () => {
+    const { $, model } = mount({ attributes: [] });
+    expect($("heatmap-attribute").hidden).toBe(true);
+    model.kernelSet("attributes", ["smile", "age"]);
+    expect($("heatmap-attribute").hidden).toBe(false);
+    expect([...$("heatmap-attribute").options].map((o) => [o.value, o.textContent])).toEqual([["", "image change"], ["smile", "smile"], ["age", "age"]]);
+  });
+
+  it("choosing an attribute, and recompute, send heatmap with it (image change → null)", () => {
+    const { $, model } = mount({ attributes: ["smile", "age"] });
+    const select = $("heatmap-attribute");
+    select.value = "age";
+    select.dispatchEvent(new Event("change"));
+    $("heatmap-recompute").click();
+    select.value = "";
+    select.dispatchEvent(new Event("change"));
+    expect(model.sentOf("heatmap")).toEqual([
+      { kind: "heatmap", attribute: "age" },
+      { kind: "heatmap", attribute: "age" },
+      { kind: "heatmap", attribute: null },
+    ]);
+    // The choice survives a new list that still has it, and falls back to image change otherwise.
+    select.value = "smile";
+    model.kernelSet("attributes", ["smile", "gender"]);
+    expect(select.value).toBe("smile");
+    model.kernelSet("attributes", ["gender"]);
+    expect(select.value).toBe("");
+    model.kernelSet("heatmap", { ...model.get("heatmap"), kind: "Δ gender" });
+    expect($("heatmap-kind").textContent).toContain("Δ gender");
   });
 
   it("viridis runs from dark purple to yellow", () => {

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { EVENTS, REQUESTS, TRAITS } from "../messages.js";
 import { NUMBERED } from "../renderer.js";
-import { box, mount, pointer } from "./harness.js";
+import { box, key, mount, pointer } from "./harness.js";
 
 // Paths, not URLs: happy-dom replaces the global URL, which node:fs does not accept.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -57,7 +57,7 @@ describe("protocol", () => {
   });
 
   it("messages.js lists the same kinds, events and traits as _protocol.py", () => {
-    expect(Object.keys(spec)).toHaveLength(13);
+    expect(Object.keys(spec)).toHaveLength(20);
     expect([...REQUESTS].sort()).toEqual(Object.keys(spec).sort());
     expect([...EVENTS].sort()).toEqual(pythonTuple("EVENTS").sort());
     expect([...TRAITS].sort()).toEqual(pythonTuple("TRAITS").sort());
@@ -71,7 +71,10 @@ describe("protocol", () => {
   });
 
   it("using every control sends every request kind, each with the protocol's fields", () => {
-    const { $, model, raf } = mount({ active: [0, 1], can_undo: true, can_redo: true });
+    const { $, model, raf } = mount({
+      active: [0, 1], can_undo: true, can_redo: true, attributes: ["smile"],
+      attribute: "smile", label_counts: { smile: [4, 4] }, annotations_path: "annotations/faces",
+    });
     box($("track-0"));
     pointer($("track-0"), "pointerdown", { x: 150 });
     raf.flush();
@@ -80,9 +83,22 @@ describe("protocol", () => {
     $("heat-0-0").click();
     $("pad-y").value = "2";
     $("pad-y").dispatchEvent(new Event("change"));
-    for (const id of ["new-seeds", "undo", "redo", "reset", "compute", "heatmap-recompute", "export-png", "export-gif", "copy-code"]) {
+    for (const id of ["new-seeds", "undo", "redo", "reset", "compute", "heatmap-recompute", "export-png", "export-gif", "copy-code",
+      "label-pos-0", "train", "save", "load"]) {
       $(id).click();
     }
+    $("attribute").value = "age";
+    key($("attribute"), "Enter");
+    $("heatmap-attribute").value = "smile";
+    $("heatmap-attribute").dispatchEvent(new Event("change"));
+    $("rename-0").click();
+    $("rename-input-0").value = "older";
+    $("rename-input-0").dispatchEvent(new Event("input"));
+    key($("rename-input-0"), "Enter");
+    $("notes-1").click();
+    $("notes-input-1").value = "also adds glasses";
+    $("notes-input-1").dispatchEvent(new Event("input"));
+    key($("notes-input-1"), "Enter", { ctrlKey: true });
     for (const msg of model.sent) conforms(msg, spec[msg.kind]);
     expect([...new Set(model.sent.map((m) => m.kind))].sort()).toEqual([...REQUESTS].sort());
   });

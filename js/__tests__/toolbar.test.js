@@ -56,4 +56,32 @@ describe("toolbar", () => {
     expect($("code").readOnly).toBe(true);
     expect(writeText).toHaveBeenCalledWith("import semwidget");
   });
+
+  it("save and load send the path, trimmed; both are disabled without one", () => {
+    const { $, model } = mount({ annotations_path: "" });
+    const path = $("annotations-path");
+    expect(path.placeholder).toBe("annotations/faces");
+    expect($("save").disabled).toBe(true);
+    expect($("load").disabled).toBe(true);
+    path.value = " annotations/faces ";
+    path.dispatchEvent(new Event("input"));
+    expect($("save").disabled).toBe(false);
+    $("save").click();
+    $("load").click();
+    expect(model.sent.filter((m) => m.kind === "save" || m.kind === "load")).toEqual([
+      { kind: "save", path: "annotations/faces" },
+      { kind: "load", path: "annotations/faces" },
+    ]);
+    path.value = "  ";
+    path.dispatchEvent(new Event("input"));
+    expect($("load").disabled).toBe(true);
+  });
+
+  it("the path follows annotations_path", () => {
+    const { $, model } = mount({ annotations_path: "runs/a" });
+    expect($("annotations-path").value).toBe("runs/a");
+    expect($("save").disabled).toBe(false);
+    model.kernelSet("annotations_path", "runs/b");
+    expect($("annotations-path").value).toBe("runs/b");
+  });
 });

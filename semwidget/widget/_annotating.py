@@ -28,13 +28,14 @@ class AnnotationRequests:
             self.attribute = name
             self._publish_labels()
 
-    def _on_label(self, cell: int, value: int) -> None:
+    def _on_label(self, cell: int, value: int, seed: int | None) -> None:
         if not self.attribute:
             raise ProtocolError("name the attribute before labelling cells")
         if not 0 <= cell < self.n_samples or value not in (1, -1, 0):
             raise ProtocolError(f"label needs a cell in [0, {self.n_samples}) and a value of 1, -1 or 0")
         with self._lock:
-            seed = self.seed + cell
+            # The seed of the frame the user saw: new seeds may be on their way.
+            seed = (self.seed if seed is None else seed) + cell
             by_seed = self._labels.setdefault(self.attribute, {})
             if value:
                 by_seed[seed] = value

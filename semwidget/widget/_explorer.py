@@ -360,7 +360,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         timer.start()
         try:
             with self._lock:
-                base = self._base
+                base, first_seed = self._base, self.seed
             # A drag's final request usually asks for the state its last move already
             # rendered: reuse those images and only re-encode them losslessly.
             key = (id(base), state)
@@ -375,6 +375,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         meta = {
             "kind": "frame",
             "seq": seq,
+            "seed": first_seed,
             "mime": frame.mime,
             "width": frame.width,
             "height": frame.height,
@@ -414,7 +415,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
                     grid = result.heatmap(attribute)
                     values = [[None if v != v else float(v) for v in row] for row in grid]
                     kind = f"re-scoring delta of {attribute} (HiGAN, step 2)"
-            self.heatmap = {"columns": columns, "values": values, "kind": kind}
+            self.heatmap = {"columns": columns, "values": values, "kind": kind, "attribute": attribute}
         finally:
             self.busy = False
             self.progress = {}

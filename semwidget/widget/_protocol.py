@@ -31,8 +31,11 @@ copy_code    {}                               Python that reproduces the edit
 
 Labelling and naming (annotations)
 set_attribute {name: str}                     the attribute cells are labelled for
-label        {cell: int, value: int}          1 positive, -1 negative, 0 none, for the
-                                              sample in that grid cell (stored by seed)
+label        {cell: int, value: int, seed: int | null}
+                                              1 positive, -1 negative, 0 none, for the
+                                              sample in that cell of the grid whose first
+                                              seed is ``seed`` (the frame on screen; null:
+                                              the kernel's current grid); stored by seed
 train        {}                               fit a boundary from the current attribute's
                                               labels (at least 4 + 4) and add it as a direction
 rename       {direction: int, label: str}
@@ -44,9 +47,10 @@ heatmap      {attribute: str | null}          null: mean image change; else HiGA
 
 Kernel → front end (events)
 ---------------------------
-frame    {seq, mime, width, height, cell, columns, count, checksum} + [image bytes]
+frame    {seq, seed, mime, width, height, cell, columns, count, checksum} + [image bytes]
          One sprite holding ``count`` cells of ``cell``×``cell`` pixels,
-         ``columns`` per row; ``checksum`` is the CRC-32 of the bytes.
+         ``columns`` per row; ``checksum`` is the CRC-32 of the bytes; ``seed``
+         is the first seed of the grid it shows.
 error    {seq: int | null, message: str}      shown in the widget; it keeps working
 file     {name, mime} + [bytes]               a download (PNG grid, GIF traversal)
 code     {text: str}                          for the clipboard
@@ -69,7 +73,7 @@ REQUESTS: dict[str, dict[str, str]] = {
     "export_gif": {"direction": "int", "frames": "int", "extent": "float"},
     "copy_code": {},
     "set_attribute": {"name": "str"},
-    "label": {"cell": "int", "value": "int"},
+    "label": {"cell": "int", "value": "int", "seed": "int?"},
     "train": {},
     "rename": {"direction": "int", "label": "str"},
     "note": {"direction": "int", "text": "str"},

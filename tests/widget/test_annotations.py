@@ -49,6 +49,16 @@ def test_labels_are_kept_by_seed_across_pages(explorer):
     assert explorer.cell_labels[0] == 0 and sum(explorer.label_counts["bright"]) == 15
 
 
+def test_a_label_refers_to_the_grid_on_screen(explorer):
+    explorer.handle({"kind": "set_attribute", "name": "smile"})
+    explorer.handle({"kind": "new_seeds", "seq": 1, "seed": None})  # the page still shows seeds 0..7
+    explorer.handle({"kind": "label", "cell": 2, "value": 1, "seed": 0})
+    assert explorer._labels["smile"] == {2: 1}
+    assert explorer.wait_idle()
+    frame = [c for c in explorer.sent if c["kind"] == "frame"][-1]
+    assert frame["seed"] == 8 and explorer.cell_labels == [0] * 8
+
+
 def test_train_adds_a_boundary_that_points_at_the_labelled_attribute(explorer):
     _label_by_first_z(explorer, pages=3)
     explorer.handle({"kind": "train"})
