@@ -93,7 +93,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
     def __init__(
         self,
         generator: Any,
-        directions: Directions | None = None,
+        directions: Directions | list[Directions] | None = None,
         *,
         n_samples: int = 9,
         seed: int = 0,
@@ -130,7 +130,6 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         self._state = self._initial_state()
         self._undo: list[EditState] = []
         self._redo: list[EditState] = []
-        self._busy_timer: threading.Timer | None = None
         self.last_frame: _frames.Frame | None = None
         self._last_images: tuple[tuple[int, EditState], torch.Tensor] | None = None
         self._publish_directions()
