@@ -109,6 +109,8 @@ class AnnotationRequests:
             state = EditState((0.0,) * k, tuple(range(min(k, 3))), layers, (0, 1) if k >= 2 else ())
             self.workspace.check_state(state)
             self._labels = {a: dict(v) for a, v in annotations.labels.items()}
+            if self.attribute not in self._labels and self._labels:
+                self.attribute = next(iter(self._labels))  # carry on labelling where the file left off
             self._undo.clear()
             self._redo.clear()
             self._state = state

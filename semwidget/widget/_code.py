@@ -21,7 +21,12 @@ def edit_code(ws: Workspace, state: EditState, seed: int, n_samples: int, column
         if source.recipe:
             lines.append(f"d{b} = {source.recipe}.fit(G).directions_")
         else:
-            lines.append(f"d{b} = directions  # the Directions you gave Explorer ({source.directions.method})")
+            # No finder recreates these (given by the caller, or trained from labels): write them out.
+            d = source.directions
+            lines.append(
+                f"d{b} = semwidget.Directions(vectors={d.vectors.tolist()!r}, scores={d.scores.tolist()!r}, "
+                f"space={d.space!r}, labels={list(d.labels)!r}, method={d.method!r})"
+            )
     lines += ["", f"latents = G.sample({n_samples}, seed={seed})"]
     for b, source in enumerate(ws.sources):
         d = source.directions

@@ -147,6 +147,13 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         return self.workspace.generator
 
     @property
+    def direction_blocks(self) -> list[Directions]:
+        """The directions shown, as the Directions blocks they were added in (row i of
+        the widget is row i of these, concatenated)."""
+        with self._lock:
+            return [s.directions for s in self.workspace.sources]
+
+    @property
     def stats(self) -> dict[str, Any]:
         """Render counts and timings: requested, rendered, dropped, max_pending, render_ms_median."""
         return self._worker.stats.as_dict()

@@ -174,3 +174,18 @@ def test_heatmap_can_show_rescoring_of_a_scorer_attribute(tiny_dcgan):
     assert "attribute must be one of" in ex.error
     ex.close()
     assert torch.is_tensor(ex.images())
+
+
+def test_copy_as_code_writes_out_trained_directions(explorer):
+    _label_by_first_z(explorer)
+    explorer.handle({"kind": "train"})
+    assert explorer.wait_idle() and not explorer.error
+    explorer.handle({"kind": "render", "seq": 5, "alphas": [0, 0, 0, 0, 0, 1.5], "final": True})
+    assert explorer.wait_idle()
+    code = explorer.code()
+    assert "semwidget.Directions(vectors=" in code and "method='labels'" in code
+    generator = explorer.generator
+    namespace = {"generator": generator}
+    exec(compile(code.replace("semwidget.image_grid(", "grid = semwidget.image_grid("), "<copied>", "exec"), namespace)
+    assert np.array_equal(np.asarray(namespace["grid"]), np.asarray(semwidget.image_grid(explorer.images(), ncols=3)))
+    assert explorer.direction_blocks[-1].labels == ("bright",)
