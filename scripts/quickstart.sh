@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh lab
 # shellcheck disable=SC1091
 . .venv/bin/activate
-exec jupyter lab examples/01_quickstart.ipynb "$@"
+exec jupyter lab --config=scripts/lab_config.py examples/01_quickstart.ipynb "$@"
