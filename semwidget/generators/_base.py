@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -125,6 +126,9 @@ class Generator(ABC):
         self.dtype = dtype or torch.float32
         self.module = module.eval().requires_grad_(False).to(self.device, self.dtype)
         self._feature_layers: dict[str, FeatureLayer] = {}
+        # Edits and read-outs are forward hooks on the shared module: two threads running
+        # it at once (a widget's renderer and the notebook) would see each other's hooks.
+        self._forward_lock = threading.RLock()
 
     # ---- shape and description -------------------------------------------------
 
@@ -247,7 +251,7 @@ class Generator(ABC):
         out = []
         for start in range(0, len(latents), batch_size):
             part = latents[start : start + batch_size]
-            with torch.inference_mode(), self._injected(part.offsets):
+            with self._forward_lock, torch.inference_mode(), self._injected(part.offsets):
                 img = self._forward(part.ws.to(self.dtype), part.c).float().clamp(-1, 1)
             out.append(img.cpu())
         if not out:
@@ -287,7 +291,7 @@ class Generator(ABC):
             raise _StopForward
 
         # Offsets are hooked in first, so the grab sees the feature map after injection.
-        with torch.inference_mode(), self._injected(latents.offsets):
+        with self._forward_lock, torch.inference_mode(), self._injected(latents.offsets):
             handle = self._feature_layers[layer].module.register_forward_hook(grab)
             try:
                 self._forward(latents.ws.to(self.dtype), latents.c)

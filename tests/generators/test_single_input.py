@@ -96,3 +96,29 @@ def test_truncation_is_refused_without_one(tiny_dcgan):
 
 def test_half_precision_on_cpu_is_not_required_but_float32_is_default(tiny_dcgan):
     assert tiny_dcgan.dtype == torch.float32 and tiny_dcgan.device.type in ("cpu", "cuda")
+
+
+def test_two_threads_never_see_each_others_edits(tiny_dcgan):
+    """A widget renders in a worker thread while the notebook synthesizes: hooks must not leak."""
+    import threading
+
+    import semwidget
+
+    lat = tiny_dcgan.sample(4)
+    d = semwidget.Directions(vectors=np.ones((1, 16)), scores=[1.0], space="main.2", model=tiny_dcgan)
+    edited = semwidget.edit(lat, d, 50.0)
+    plain_ref = tiny_dcgan.synthesize(lat)
+    edited_ref = tiny_dcgan.synthesize(edited)
+    failures = []
+
+    def loop(latents, reference):
+        for _ in range(30):
+            if not torch.equal(tiny_dcgan.synthesize(latents), reference):
+                failures.append(1)
+
+    threads = [threading.Thread(target=loop, args=a) for a in ((lat, plain_ref), (edited, edited_ref))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
