@@ -10,9 +10,10 @@ For a 64×64 input and 256 channels everywhere::
     final_linear            linear C·16 → C, leaky ReLU, linear C → 1          a logit
 
 Every layer has an equalised learning rate (weights N(0, 1), scaled at run time
-by 1/√fan_in). The blur and the leaky ReLU come from our generator's ops in
-:mod:`semwidget.nets._stylegan2_ops`; the convolution is written here because the
-generator has no plain (unmodulated) one.
+by 1/√fan_in). The linear layers and the leaky ReLU come from our generator's ops in
+:mod:`semwidget.nets._stylegan2_ops`; the plain convolution is written here (the
+generator has only modulated ones), and so is the blur, in a form that is cheap to
+differentiate twice (see :class:`Blur`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,41 @@ import torch.nn.functional as F
 from torch import nn
 
 from semwidget.nets._stylegan2 import stylegan2_channels
-from semwidget.nets._stylegan2_ops import BLUR_TAPS, Blur, EqualLinear, FusedLeakyReLU
+from semwidget.nets._stylegan2_ops import BLUR_TAPS, EqualLinear, FusedLeakyReLU
+
+
+class Blur(nn.Module):
+    """A separable FIR low-pass with fixed padding, as a sum of shifted copies.
+
+    The same result as the generator's ``Blur`` (a true convolution with the normalised
+    outer product of ``taps``), but with no convolution in it: its gradients, of any
+    order, are sums of slices too. The generator's form folds every channel into the
+    batch of a one-channel conv, and differentiating that twice (R1) was the bulk of an
+    R1 step, by far on an H100.
+    """
+
+    def __init__(self, taps: Sequence[float], pad: tuple[int, int]) -> None:
+        super().__init__()
+        total = float(sum(taps))
+        self.taps = tuple(float(t) / total for t in reversed(taps))  # reversed: convolution, not correlation
+        self.pad = pad
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, c, h, w) → (n, c, h + p0 + p1 - k + 1, same for w)."""
+        p0, p1 = self.pad
+        x = F.pad(x, [p0, p1, p0, p1])
+        k = len(self.taps)
+        h, w = x.shape[2] - k + 1, x.shape[3] - k + 1
+        rows = x[:, :, :, :w] * self.taps[0]
+        for i, t in enumerate(self.taps[1:], 1):
+            rows = rows + x[:, :, :, i : i + w] * t
+        out = rows[:, :, :h] * self.taps[0]
+        for i, t in enumerate(self.taps[1:], 1):
+            out = out + rows[:, :, i : i + h] * t
+        return out
+
+    def extra_repr(self) -> str:
+        return f"taps={self.taps}, pad={self.pad}"
 
 
 class EqualConv2d(nn.Module):

@@ -45,15 +45,26 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+def _bind_bare_package(name: str) -> None:
+    """Register package ``name`` (a folder under the repository root) without running its
+    ``__init__``, so that its submodules import on their own."""
+    module = types.ModuleType(name)
+    module.__path__ = [str(ROOT.joinpath(*name.split(".")))]
+    sys.modules[name] = module
+    parent, _, child = name.rpartition(".")
+    if parent in sys.modules:
+        setattr(sys.modules[parent], child, module)
+
+
 try:
     import semwidget  # noqa: F401
 except ImportError:
-    # A bare GPU image may lack the widget stack (anywidget, ipywidgets) that
-    # semwidget/__init__.py imports. Training needs only the networks, the atomic
-    # writes and the world, so bind the package without running its __init__.
-    _pkg = types.ModuleType("semwidget")
-    _pkg.__path__ = [str(ROOT / "semwidget")]
-    sys.modules["semwidget"] = _pkg
+    # A bare GPU image may lack the widget stack (anywidget, ipywidgets, traitlets) and
+    # platformdirs that semwidget/__init__.py reaches. Training needs only the networks,
+    # the atomic writes and the world's renderer.
+    _bind_bare_package("semwidget")
 
 from semwidget._io import atomic_write  # noqa: E402
 from semwidget.nets._stylegan2 import StyleGAN2  # noqa: E402
@@ -125,10 +136,22 @@ class ConfigMismatchError(ValueError):
 # ---- data ------------------------------------------------------------------------
 
 
+def world_api() -> tuple[Callable, Callable, Callable]:
+    """``sample_factors, render, to_tensor`` of :mod:`semwidget.world`."""
+    try:
+        from semwidget.world import render, sample_factors, to_tensor
+    except ImportError as exc:
+        # semwidget.world's __init__ also loads its factor predictor, whose imports reach the
+        # model zoo (platformdirs); the renderer in _scene needs numpy and torch only.
+        log.debug("semwidget.world did not import (%s); using semwidget.world._scene alone", exc)
+        _bind_bare_package("semwidget.world")
+        from semwidget.world._scene import render, sample_factors, to_tensor
+    return sample_factors, render, to_tensor
+
+
 def world_batch(n: int, rng: np.random.Generator) -> torch.Tensor:
     """n images of the procedural world, float (n, 3, 64, 64) in [-1, 1]."""
-    from semwidget.world import render, sample_factors, to_tensor
-
+    sample_factors, render, to_tensor = world_api()
     return torch.as_tensor(to_tensor(render(sample_factors(n, rng))), dtype=torch.float32)
 
 
@@ -410,8 +433,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, dict]:
         "--cudnn-benchmark",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="let cuDNN time its algorithms for each new shape (default off: on an H100 the first\n"
-        "step, with R1's double backprop, took 3.5 min with it; see training/README.md)",
+        help="let cuDNN time its algorithms for each new shape (default off: on an H100 it cost\n"
+        "about 14 s in the first plain and the first R1 step and was no faster afterwards)",
     )
     g = p.add_argument_group("configuration (saved in the checkpoint; on --resume the checkpoint's is the default)")
     g.add_argument("--size", type=int, help=f"image resolution (default {DEFAULTS['size']})")
@@ -472,7 +495,7 @@ def main(argv: list[str] | None = None, *, make_batch: BatchFn = world_batch) ->
         raise FileExistsError(f"{ckpt_path} exists; pass --resume to continue it, or choose another --out")
     config = resolve_config(explicit, ckpt["config"] if ckpt else None)
     if make_batch is world_batch:
-        importlib.import_module("semwidget.world")  # fail here, not in a DataLoader worker
+        world_api()  # fail here, not in a DataLoader worker
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
     out.mkdir(parents=True, exist_ok=True)

@@ -147,6 +147,15 @@ def test_discriminator_shapes_and_any_batch_size():
         D(torch.randn(2, 3, 16, 16))
 
 
+@pytest.mark.parametrize(("taps", "pad"), [((1, 3, 3, 1), (2, 2)), ((1, 3, 3, 1), (1, 1)), ((1, 2, 5), (2, 1))])
+def test_discriminator_blur_equals_the_generators(taps, pad):
+    from semwidget.nets._stylegan2_ops import Blur
+
+    x = torch.randn(2, 3, 9, 9, dtype=torch.float64)
+    expected = Blur(taps, pad).double()(x)
+    torch.testing.assert_close(discriminator.Blur(taps, pad)(x), expected)
+
+
 def test_minibatch_stddev_is_zero_for_identical_samples():
     x = torch.randn(1, 5, 4, 4).repeat(8, 1, 1, 1)
     out = discriminator.minibatch_stddev(x)
