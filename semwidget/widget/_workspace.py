@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -221,4 +221,4 @@ def replace_at(values: Sequence[object], index: int, value: object) -> tuple[obj
     return tuple(out)
 
 
-__all__ = ["Column", "EditState", "Source", "Workspace", "replace", "replace_at"]
+__all__ = ["Column", "EditState", "Source", "Workspace", "replace_at"]
