@@ -77,11 +77,11 @@ def upfirdn2d(
     x = F.pad(x, [max(p0, 0), max(p1, 0), max(p0, 0), max(p1, 0)])
     if p0 < 0 or p1 < 0:
         x = x[:, :, max(-p0, 0) : x.shape[2] - max(-p1, 0), max(-p0, 0) : x.shape[3] - max(-p1, 0)]
-    # Depthwise: fold channels into the batch so one (1, 1, kh, kw) filter serves all.
+    # Depthwise, one group per channel. (Folding the channels into the batch of a
+    # one-channel conv gives the same numbers but was ~10× slower to differentiate on CPU.)
     kh, kw = kernel.shape
-    weight = torch.flip(kernel, [0, 1]).to(x.dtype).view(1, 1, kh, kw)
-    out = F.conv2d(x.reshape(n * c, 1, x.shape[2], x.shape[3]), weight)
-    out = out.reshape(n, c, out.shape[2], out.shape[3])
+    weight = torch.flip(kernel, [0, 1]).to(x.dtype).view(1, 1, kh, kw).expand(c, 1, kh, kw)
+    out = F.conv2d(x, weight, groups=c)
     return out[:, :, ::down, ::down] if down > 1 else out
 
 
