@@ -22,8 +22,6 @@ the lazy-regularisation correction of its learning rate and betas.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import copy
 import importlib.util
 import json
 import logging
@@ -39,7 +37,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +64,6 @@ except ImportError:
     _bind_bare_package("semwidget")
 
 from semwidget._io import atomic_write  # noqa: E402
-from semwidget.nets._stylegan2 import StyleGAN2  # noqa: E402
 
 
 def _load_sibling(name: str) -> types.ModuleType:
@@ -83,13 +79,19 @@ def _load_sibling(name: str) -> types.ModuleType:
 
 
 Discriminator = _load_sibling("discriminator").Discriminator
+_run = _load_sibling("generator_run")
+GeneratorRun, count_params = _run.GeneratorRun, _run.count_params
+_vae = _load_sibling("vae")
 
 log = logging.getLogger("train_stylegan2")
 
 CHECKPOINT_FORMAT = "semwidget-stylegan2-train/1"
 #: Options that fix the shapes of G and D: a resumed run must keep them.
-ARCH_KEYS = ("size", "style_dim", "n_mlp", "channel_multiplier", "channel_max")
+ARCH_KEYS = ("objective", "size", "style_dim", "n_mlp", "channel_multiplier", "channel_max", "encoder_channels")
 DEFAULTS: dict[str, object] = {
+    # "gan": StyleGAN2's adversarial training. "vae": G as the decoder of a VAE (vae.py),
+    # the route for a CPU; its defaults for the shared options are vae.VAE_DEFAULTS.
+    "objective": "gan",
     # 64 px, 256 channels at every resolution: about 6.6M generator parameters, 13 MB in fp16.
     "size": 64,
     "style_dim": 256,
@@ -120,9 +122,13 @@ DEFAULTS: dict[str, object] = {
     "ema_rampup": 0.05,
     "seed": 0,
     "amp": False,
+    # Used by the VAE objective only; see vae.py.
+    **{
+        k: v
+        for k, v in _vae.VAE_DEFAULTS.items()
+        if k in ("kl_weight", "sigma_min", "encoder_channels", "mapping_lr_scale")
+    },
 }
-GRID_SEED, GRID_SIZE = 0, 64
-LATENT_AVG_SAMPLES, LATENT_AVG_SEED = 4096, 0
 #: Seconds kept back from --minutes for the final checkpoint and export.
 MIN_RESERVE_S = 10.0
 
@@ -153,6 +159,13 @@ def world_batch(n: int, rng: np.random.Generator) -> torch.Tensor:
     """n images of the procedural world, float (n, 3, 64, 64) in [-1, 1]."""
     sample_factors, render, to_tensor = world_api()
     return torch.as_tensor(to_tensor(render(sample_factors(n, rng))), dtype=torch.float32)
+
+
+def fit_size(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Images resized to size × size (area averaging down, bilinear up) when they differ."""
+    if images.shape[-1] == size:
+        return images
+    return F.interpolate(images, size=(size, size), mode="area" if images.shape[-1] > size else "bilinear")
 
 
 class RenderedBatches(IterableDataset):
@@ -190,7 +203,9 @@ def read_checkpoint(path: Path) -> dict:
             f"damaged, e.g. truncated by a full disk or a copy that broke off. It was left as it is; restore "
             f"it from a copy, or train from scratch into another --out"
         ) from None
-    required = {"format", "config", "step", "nimg", "G", "D", "G_ema", "g_optim", "d_optim", "rng"}
+    required = {"format", "config", "step", "nimg", "G", "G_ema", "rng"}
+    if isinstance(ckpt, dict) and isinstance(ckpt.get("config"), dict):
+        required |= set(trainer_class(ckpt["config"].get("objective", "gan")).STATE_KEYS)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT or not required <= set(ckpt):
         found = sorted(map(str, ckpt))[:10] if isinstance(ckpt, dict) else type(ckpt).__name__
         raise ValueError(
@@ -205,7 +220,7 @@ def resolve_config(explicit: dict, saved: dict | None) -> dict:
     the options given on the command line. Architecture options that differ from the
     checkpoint's raise :class:`ConfigMismatchError`."""
     if saved is None:
-        return {**DEFAULTS, **explicit}
+        return {**defaults_for(explicit.get("objective", "gan")), **explicit}
     clash = {k: (saved.get(k), explicit[k]) for k in ARCH_KEYS if k in explicit and explicit[k] != saved.get(k)}
     if clash:
         detail = ", ".join(f"{k}: checkpoint {a!r}, given {b!r}" for k, (a, b) in clash.items())
@@ -213,34 +228,44 @@ def resolve_config(explicit: dict, saved: dict | None) -> dict:
             f"cannot resume: the checkpoint was trained with another architecture ({detail}). Resume without "
             f"these options (the checkpoint's are used), or train from scratch into another --out"
         )
-    return {**DEFAULTS, **{k: v for k, v in saved.items() if k in DEFAULTS}, **explicit}
+    objective = saved.get("objective", "gan")
+    return {**defaults_for(objective), **{k: v for k, v in saved.items() if k in DEFAULTS}, **explicit}
+
+
+def defaults_for(objective: str) -> dict:
+    """DEFAULTS, with the VAE's own defaults for the shared options under ``"vae"``."""
+    if objective == "vae":
+        return {**DEFAULTS, **_vae.VAE_DEFAULTS}
+    return dict(DEFAULTS)
+
+
+def trainer_class(objective: str) -> type:
+    if objective == "gan":
+        return Trainer
+    if objective == "vae":
+        return VAETrainer
+    raise ValueError(f"objective must be 'gan' or 'vae'; got {objective!r}")
 
 
 # ---- the trainer ------------------------------------------------------------------
 
 
-def count_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+class Trainer(GeneratorRun):
+    """The adversarial objective: G, D, G_ema and their optimisers, one step at a time."""
 
-
-class Trainer:
-    """G, D, G_ema and their optimisers, one training step at a time."""
+    STATE_KEYS = ("D", "g_optim", "d_optim")
 
     def __init__(self, config: dict, device: torch.device) -> None:
-        c = self.config = config
-        self.device = device
-        self.G = StyleGAN2(c["size"], c["style_dim"], c["n_mlp"], c["channel_multiplier"], channel_max=c["channel_max"])
-        self.D = Discriminator(c["size"], c["channel_multiplier"], c["channel_max"])
-        self.G.to(device)
-        self.D.to(device)
-        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        super().__init__(config, device)
+        c = config
+        self.D = Discriminator(c["size"], c["channel_multiplier"], c["channel_max"]).to(device)
         self.g_optim = torch.optim.Adam(self.G.parameters())
         self.d_optim = torch.optim.Adam(self.D.parameters())
         self.set_optimizer_hyperparameters()
-        self.step = self.nimg = 0
-        self.train_seconds = 0.0
         self.mean_path_length = 0.0
-        self.amp = bool(c["amp"]) and device.type == "cuda"
+
+    def describe(self) -> str:
+        return f"{super().describe()}, D {count_params(self.D)} params"
 
     def set_optimizer_hyperparameters(self) -> None:
         """lr and betas with the lazy-regularisation correction: a regulariser applied every
@@ -253,11 +278,6 @@ class Trainer:
             for group in optim.param_groups:
                 group["lr"] = c["lr"] * ratio
                 group["betas"] = (0.0**ratio, 0.99**ratio)
-
-    def autocast(self) -> contextlib.AbstractContextManager:
-        if self.amp:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
     def make_z(self, n: int) -> list[torch.Tensor]:
         """One z per sample, or two (style mixing) with probability mixing_prob."""
@@ -325,83 +345,29 @@ class Trainer:
         self.mean_path_length = mean
         return penalty.detach()
 
-    @torch.no_grad()
-    def update_ema(self, batch: int) -> None:
-        """G_ema ← β·G_ema + (1 − β)·G with a half-life of ema_kimg thousand images,
-        shortened to ema_rampup × the images seen so far early on."""
-        c = self.config
-        half_life = c["ema_kimg"] * 1000
-        if c["ema_rampup"]:
-            half_life = min(half_life, self.nimg * c["ema_rampup"])
-        beta = 0.5 ** (batch / max(half_life, 1e-8))
-        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            p_ema.lerp_(p, 1 - beta)
-        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            b_ema.copy_(b)
-
-    # ---- saving and loading --------------------------------------------------
-
-    def state_dict(self) -> dict:
-        rng = {"torch": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+    def extra_state(self) -> dict:
         return {
-            "format": CHECKPOINT_FORMAT,
-            "config": dict(self.config),
-            "step": self.step,
-            "nimg": self.nimg,
-            "train_seconds": self.train_seconds,
             "mean_path_length": self.mean_path_length,
-            "G": self.G.state_dict(),
             "D": self.D.state_dict(),
-            "G_ema": self.G_ema.state_dict(),
             "g_optim": self.g_optim.state_dict(),
             "d_optim": self.d_optim.state_dict(),
-            "rng": rng,
         }
 
-    def load_state_dict(self, ckpt: dict) -> None:
-        self.G.load_state_dict(ckpt["G"])
+    def load_extra_state(self, ckpt: dict) -> None:
         self.D.load_state_dict(ckpt["D"])
-        self.G_ema.load_state_dict(ckpt["G_ema"])
         self.g_optim.load_state_dict(ckpt["g_optim"])
         self.d_optim.load_state_dict(ckpt["d_optim"])
         self.set_optimizer_hyperparameters()  # lr may have been changed on the command line
-        self.step, self.nimg = int(ckpt["step"]), int(ckpt["nimg"])
-        self.train_seconds = float(ckpt.get("train_seconds", 0.0))
         self.mean_path_length = float(ckpt.get("mean_path_length", 0.0))
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        if self.device.type == "cuda" and "cuda" in ckpt["rng"]:
-            torch.cuda.set_rng_state(ckpt["rng"]["cuda"], self.device)
-
-    @torch.no_grad()
-    def latent_avg(self) -> torch.Tensor:
-        """Mean w of G_ema over 4096 seeded z, float32 of shape (style_dim,)."""
-        g = torch.Generator().manual_seed(LATENT_AVG_SEED)
-        z = torch.randn(LATENT_AVG_SAMPLES, self.config["style_dim"], generator=g).to(self.device)
-        return self.G_ema.style(z).double().mean(0).float().cpu()
-
-    def export(self) -> dict:
-        """G_ema in rosinality's checkpoint layout, weights in float16."""
-        state = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in self.G_ema.state_dict().items()}
-        return {"g_ema": state, "latent_avg": self.latent_avg(), "config": dict(self.config), "step": self.step}
-
-    @torch.no_grad()
-    def sample_grid(self, path: Path) -> None:
-        """G_ema on GRID_SIZE fixed z (stored noise), tiled into a PNG."""
-        from semwidget._images import image_grid
-
-        g = torch.Generator().manual_seed(GRID_SEED)
-        z = torch.randn(GRID_SIZE, self.config["style_dim"], generator=g).to(self.device)
-        images = torch.cat([self.G_ema([zz], randomize_noise=False)[0] for zz in z.split(16)])
-        grid = image_grid(images.float(), ncols=8, scale=max(1.0, 64 / self.config["size"]))
-        atomic_write(path, lambda f: grid.save(f, format="PNG"))
 
 
-def save_all(trainer: Trainer, out: Path) -> float:
+VAETrainer = _vae.make_trainer_class(GeneratorRun)
+
+
+def save_all(trainer: GeneratorRun, out: Path) -> float:
     """checkpoint.pt, g_ema_fp16.pt and a sample grid, each written atomically; returns seconds taken."""
     t = time.monotonic()
-    state = trainer.state_dict()
+    state = trainer.state_dict(CHECKPOINT_FORMAT)
     atomic_write(out / "checkpoint.pt", lambda f: torch.save(state, f))
     export = trainer.export()
     atomic_write(out / "g_ema_fp16.pt", lambda f: torch.save(export, f))
@@ -453,11 +419,30 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, dict]:
     g.add_argument("--ema-rampup", type=float, help=f"0 for none (default {DEFAULTS['ema_rampup']})")
     g.add_argument("--seed", type=int, help=f"(default {DEFAULTS['seed']})")
     g.add_argument("--amp", action=argparse.BooleanOptionalAction, help="bf16 autocast on CUDA (default off)")
+    g.add_argument(
+        "--objective",
+        choices=("gan", "vae"),
+        help="gan: StyleGAN2's adversarial training (default); vae: G as a VAE decoder, the CPU route (vae.py)",
+    )
+    v = p.add_argument_group("VAE objective (see training/vae.py)")
+    v.add_argument("--kl-weight", type=float, help=f"beta (default {DEFAULTS['kl_weight']})")
+    v.add_argument("--sigma-min", type=float, help=f"floor of the likelihood's sigma (default {DEFAULTS['sigma_min']})")
+    v.add_argument("--encoder-channels", type=int, help=f"(default {DEFAULTS['encoder_channels']})")
+    v.add_argument("--mapping-lr-scale", type=float, help=f"(default {DEFAULTS['mapping_lr_scale']})")
     args = p.parse_args(argv)
     explicit = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k, None) is not None}
     if explicit.get("channel_max") == 0:
         explicit["channel_max"] = None
-    for k in ("size", "style_dim", "n_mlp", "channel_multiplier", "batch", "d_reg_every", "g_reg_every"):
+    for k in (
+        "size",
+        "style_dim",
+        "n_mlp",
+        "channel_multiplier",
+        "batch",
+        "d_reg_every",
+        "g_reg_every",
+        "encoder_channels",
+    ):
         if k in explicit and explicit[k] < 1:
             p.error(f"--{k.replace('_', '-')} must be >= 1; got {explicit[k]}")
     return args, explicit
@@ -510,7 +495,7 @@ def main(argv: list[str] | None = None, *, make_batch: BatchFn = world_batch) ->
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = args.cudnn_benchmark
             torch.set_float32_matmul_precision("high")  # TF32 matmuls; cuDNN convs use TF32 by default
-        trainer = Trainer(config, device)
+        trainer = trainer_class(config["objective"])(config, device)
         if ckpt is not None:
             trainer.load_state_dict(ckpt)
             log.info("resumed %s at step %d (%.1f kimg)", ckpt_path, trainer.step, trainer.nimg / 1000)
@@ -519,13 +504,8 @@ def main(argv: list[str] | None = None, *, make_batch: BatchFn = world_batch) ->
             if changed:
                 log.info("options changed on resume: %s", ", ".join(changed))
             del ckpt
-        n_g = count_params(trainer.G)
         log.info("config %s", json.dumps(config))
-        amp = ", bf16 autocast" if trainer.amp else ""
-        log.info(
-            "G %d params (%.1f MB in fp16), D %d params, %d latents; device %s%s",
-            n_g, n_g * 2 / 1e6, count_params(trainer.D), trainer.G.n_latent, device, amp,
-        )  # fmt: skip
+        log.info("%s; device %s%s", trainer.describe(), device, ", bf16 autocast" if trainer.amp else "")
         return _train_loop(trainer, args, out, make_batch, t_start, stop)
     finally:
         for sig, action in previous.items():
@@ -536,7 +516,7 @@ def main(argv: list[str] | None = None, *, make_batch: BatchFn = world_batch) ->
 
 
 def _train_loop(
-    trainer: Trainer, args: argparse.Namespace, out: Path, make_batch: BatchFn, t_start: float, stop: list[str]
+    trainer: GeneratorRun, args: argparse.Namespace, out: Path, make_batch: BatchFn, t_start: float, stop: list[str]
 ) -> dict:
     c, device = trainer.config, trainer.device
     workers = (
@@ -595,11 +575,7 @@ def _train_loop(
             log.info("%s received: stopping after step %d", stop[0], trainer.step)
             break
         t = time.monotonic()
-        real = next(batches).to(device, non_blocking=True)
-        if real.shape[-1] != c["size"]:
-            real = F.interpolate(
-                real, size=(c["size"], c["size"]), mode="area" if real.shape[-1] > c["size"] else "bilinear"
-            )
+        real = fit_size(next(batches).to(device, non_blocking=True), c["size"])
         wait += time.monotonic() - t
         for k, v in trainer.train_step(real).items():
             sums[k] = sums[k] + v if k in sums else v.float().clone()
