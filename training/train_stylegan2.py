@@ -17,6 +17,9 @@ The objective is StyleGAN2's (Karras et al. 2020; rosinality's train.py):
 non-saturating logistic loss, lazy R1 on reals, optional lazy path-length
 regularisation, style mixing, an exponential moving average of G, and Adam with
 the lazy-regularisation correction of its learning rate and betas.
+
+``--objective vae`` trains the same generator as a VAE decoder instead, the route
+for a machine without a GPU (vae.py; then refit_mapping.py).
 """
 
 from __future__ import annotations
