@@ -62,10 +62,17 @@ export function createHeatmap(model, send, subs) {
     const columns = heatmap.columns ?? [];
     const rows = values();
     const directions = directionsOf(model);
-    const finite = rows.flat().filter((v) => v != null && Number.isFinite(v));
-    const lo = Math.min(...finite);
-    const span = Math.max(...finite) - lo;
-    caption.textContent = rows.length ? `colour: ${heatmap.kind ?? ""}` : "No heatmap yet: recompute.";
+    // Each row on its own scale: a row answers "at which layers does this direction act",
+    // and one strong direction would otherwise leave every other row a single dark colour.
+    // The cells' titles keep the values themselves.
+    const scales = rows.map((row) => {
+      const finite = row.filter((v) => v != null && Number.isFinite(v));
+      const lo = Math.min(...finite);
+      return { lo, span: Math.max(...finite) - lo };
+    });
+    caption.textContent = rows.length
+      ? `colour: ${heatmap.kind ?? ""}, each row on its own scale`
+      : "No heatmap yet: recompute.";
     const head = h("tr", {}, h("th", {}),
       ...columns.map((c) => h("th", { class: "sw-heat-col", scope: "col", title: c }, h("span", { text: abbreviate(c) }))));
     const body = rows.map((row, r) => h("tr", {},
@@ -77,7 +84,7 @@ export function createHeatmap(model, send, subs) {
           class: "sw-heat-cell", "data-testid": `heat-${r}-${col}`, "data-row": r, "data-col": col,
           "data-applicable": String(ok), tabindex: ok ? 0 : undefined,
           title: ok ? `${directions[r]?.label ?? r} @ ${c}: ${Number(v.toPrecision(3))}` : `${c}: not applicable`,
-          style: ok ? `background-color: ${viridis(span > 0 ? (v - lo) / span : 0.5)}` : undefined,
+          style: ok ? `background-color: ${viridis(scales[r].span > 0 ? (v - scales[r].lo) / scales[r].span : 0.5)}` : undefined,
         });
       })));
     table.replaceChildren(h("thead", {}, head), h("tbody", {}, ...body));

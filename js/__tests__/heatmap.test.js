@@ -10,6 +10,11 @@ describe("heatmap", () => {
     expect(root.querySelectorAll('[data-testid^="heat-"][data-row]')).toHaveLength(12);
     expect($("heat-0-2").getAttribute("style")).toContain(viridis(1)); // 0.9: the maximum
     expect($("heat-0-3").getAttribute("style")).toContain(viridis(0.25)); // 0.3 on [0.1, 0.9]
+    // Each row on its own scale: 0.4 is the top of row 1 (of all rows, 0.375 up).
+    expect($("heat-1-2").getAttribute("style")).toContain(viridis(1));
+    expect($("heat-1-3").getAttribute("style")).toContain(viridis(0));
+    expect($("heat-2-2").getAttribute("style")).toContain(viridis(0.5)); // a row of one value
+    expect($("heatmap-kind").textContent).toContain("each row on its own scale");
     expect($("heat-2-0").dataset.applicable).toBe("false");
     expect($("heat-2-2").dataset.applicable).toBe("true");
     expect($("heatmap-kind").textContent).toContain("mean image change");
