@@ -40,6 +40,19 @@ LAYERED_CELLS = (
     "ex",
 )
 
+# The trained shapes StyleGAN2 with the first SeFa direction of its early layers (0-2) and
+# the first GANSpace component (PCA of w) applied at its late layers (7-9) only.
+HIERARCHY_NOTEBOOK = "explorer_hierarchy_e2e.ipynb"
+HIERARCHY_CELLS = (
+    "import semwidget\n"
+    'G = semwidget.load("shapes-stylegan2", device="cpu")\n'
+    "early = semwidget.SeFa(n_directions=1, layers=[0, 1, 2]).fit(G).directions_.rename(0, 'early')\n"
+    "pca = semwidget.GANSpace(n_directions=1, n_samples=5000).fit(G).directions_\n"
+    "late = pca.with_layers([7, 8, 9]).rename(0, 'late')\n"
+    "ex = semwidget.Explorer(G, directions=[early, late], n_samples=6, seed=0)\n"
+    "ex",
+)
+
 
 @pytest.fixture(scope="session")
 def e2e_ready() -> None:
@@ -60,6 +73,7 @@ def lab(e2e_ready, tmp_path_factory):
         {
             GENERATED_NOTEBOOK: harness.code_notebook(*GENERATED_CELLS),
             LAYERED_NOTEBOOK: harness.code_notebook(*LAYERED_CELLS),
+            HIERARCHY_NOTEBOOK: harness.code_notebook(*HIERARCHY_CELLS),
         },
     )
     server = harness.start_lab(root, work / "lab")
@@ -96,6 +110,11 @@ def explorer_page(lab, browser):
     Module-scoped: the tests of a module share one kernel and one widget, in order.
     """
     notebook, variable = explorer_notebook()
+    yield from _open_explorer(browser, lab, notebook, variable)
+
+
+def _open_explorer(browser, lab, notebook: str, variable: str = "ex"):
+    """Run ``notebook`` in the browser and yield (page, variable) once a first frame is on screen."""
     page = harness.open_notebook(browser, lab, notebook)
     try:
         harness.run_all_cells(page)
@@ -109,11 +128,10 @@ def explorer_page(lab, browser):
 @pytest.fixture(scope="module")
 def layered_page(lab, browser):
     """(page, variable): the small StyleGAN2 Explorer, a first frame on screen."""
-    page = harness.open_notebook(browser, lab, LAYERED_NOTEBOOK)
-    try:
-        harness.run_all_cells(page)
-        harness.wait_for_widget(page)
-        harness.wait_for_sent_seq(page)
-        yield page, "ex"
-    finally:
-        page.close()
+    yield from _open_explorer(browser, lab, LAYERED_NOTEBOOK)
+
+
+@pytest.fixture(scope="module")
+def hierarchy_page(lab, browser):
+    """(page, variable): the shapes StyleGAN2 Explorer (an early and a late SeFa direction)."""
+    yield from _open_explorer(browser, lab, HIERARCHY_NOTEBOOK)

@@ -644,3 +644,10 @@ def pixel_spread(page, name: str) -> list[float]:
         })""",
         name,
     )
+
+
+def shot(page, shots_dir: Path, name: str) -> None:
+    """A screenshot of the (first) widget, as shots_dir/name.png."""
+    root = page.locator(WIDGET).first
+    root.scroll_into_view_if_needed()
+    root.screenshot(path=str(shots_dir / f"{name}.png"))

@@ -50,12 +50,6 @@ def assert_in_sync(page, state: dict) -> dict:
     return got
 
 
-def shot(page, shots_dir, name: str) -> None:
-    root = page.locator(harness.WIDGET).first
-    root.scroll_into_view_if_needed()
-    root.screenshot(path=str(shots_dir / f"{name}.png"))
-
-
 def test_first_frame_at_rest(explorer_page, shots_dir):
     page, ex = explorer_page
     state = kernel_state(page, ex)
@@ -66,7 +60,7 @@ def test_first_frame_at_rest(explorer_page, shots_dir):
     assert min(spread) > 5, f"blank cells on screen (RGB spread per cell {spread})"
     assert all(a == 0 for a in state["alphas"])
     assert page.locator('[data-testid^="track-"]').count() == len(state["active"]) > 0
-    shot(page, shots_dir, "01-at-rest")
+    harness.shot(page, shots_dir, "01-at-rest")
     page.screenshot(path=str(shots_dir / "01-at-rest-page.png"))
 
 
@@ -91,7 +85,7 @@ def test_drag_handle_moves_the_grid_and_the_kernel(explorer_page, shots_dir):
     assert shown_alpha(page, 0) == pytest.approx(alpha, abs=0.0051), "α on screen ≠ kernel's α"
     last = harness.hooks(page)["lastSent"]
     assert last["kind"] == "render" and last["final"] and last["alphas"][0] == alpha
-    shot(page, shots_dir, "02-after-handle-drag")
+    harness.shot(page, shots_dir, "02-after-handle-drag")
 
 
 def test_arrow_key_on_a_focused_handle(explorer_page):
@@ -135,7 +129,7 @@ def test_pad_drag_moves_two_directions(explorer_page, shots_dir):
         if i in state["active"]:  # its handle follows the pad
             assert shown_alpha(page, i) == pytest.approx(state["alphas"][i], abs=0.0051)
     assert max(harness.pixel_change(page, "before-pad", "after-pad")) > 0.5
-    shot(page, shots_dir, "03-after-pad-drag")
+    harness.shot(page, shots_dir, "03-after-pad-drag")
 
 
 def test_heatmap_click_chooses_layers(layered_page, shots_dir):
@@ -174,7 +168,7 @@ def test_heatmap_click_chooses_layers(layered_page, shots_dir):
         timeout=5_000,
     )
     assert max(harness.pixel_change(page, "before-heat", "after-heat")) > 0, "the image did not change"
-    shot(page, shots_dir, "04-after-heatmap-click")
+    harness.shot(page, shots_dir, "04-after-heatmap-click")
 
 
 def test_no_hook_errors(explorer_page):
@@ -237,7 +231,7 @@ def test_eight_clicked_labels_train_a_boundary_that_works(explorer_page, shots_d
         ),
     )
     assert gain > 0.02, f"brightness change along the trained boundary: {gain}"
-    shot(page, shots_dir, "05-after-training")
+    harness.shot(page, shots_dir, "05-after-training")
     # Save through the toolbar; the file is what a new kernel loads (tests/widget checks that).
     path = tmp_path_factory.mktemp("annotations") / "bright"
     field = page.locator('[data-testid="annotations-path"]')
