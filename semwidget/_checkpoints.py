@@ -77,8 +77,10 @@ def rosinality_from_checkpoint(
     *,
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
+    name: str | None = None,
 ) -> RosinalityStyleGAN:
-    """The adapter for an already-read rosinality checkpoint ``ckpt`` (from ``path``)."""
+    """The adapter for an already-read rosinality checkpoint ``ckpt`` (from ``path``),
+    called ``name`` (the file's stem by default)."""
     if not isinstance(ckpt, dict) or "g_ema" not in ckpt:
         found = f"a dict with keys {sorted(map(str, ckpt))[:8]}" if isinstance(ckpt, dict) else type(ckpt).__name__
         raise ValueError(f"{path} is not {_ROSINALITY_LAYOUT}; found {found}")
@@ -97,7 +99,7 @@ def rosinality_from_checkpoint(
             f"{path}: 'latent_avg' should be a tensor of style_dim values; found {type(latent_avg).__name__}"
         )
     log.info("loaded %s: StyleGAN2 %dx%d, style_dim %d", path, net.size, net.size, net.style_dim)
-    return RosinalityStyleGAN(net, latent_avg=latent_avg, name=path.stem, device=device, dtype=dtype)
+    return RosinalityStyleGAN(net, latent_avg=latent_avg, name=name or path.stem, device=device, dtype=dtype)
 
 
 def _build(path: Path, state: dict[str, torch.Tensor]) -> StyleGAN2:

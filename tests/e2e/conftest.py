@@ -40,15 +40,15 @@ LAYERED_CELLS = (
     "ex",
 )
 
-# The trained shapes StyleGAN2 with the first SeFa direction of its early layers (0-2) and
-# the first GANSpace component (PCA of w) applied at its late layers (7-9) only.
+# The trained shapes StyleGAN2 with two SeFa directions: the fourth of its early layers
+# (0-2) and the third of its late layers (7-9), the ones benchmarks/shapes_testbed.py finds
+# moving the view and the wall's hue most (the first ones mostly reshape the soft objects).
 HIERARCHY_NOTEBOOK = "explorer_hierarchy_e2e.ipynb"
 HIERARCHY_CELLS = (
     "import semwidget\n"
     'G = semwidget.load("shapes-stylegan2", device="cpu")\n'
-    "early = semwidget.SeFa(n_directions=1, layers=[0, 1, 2]).fit(G).directions_.rename(0, 'early')\n"
-    "pca = semwidget.GANSpace(n_directions=1, n_samples=5000).fit(G).directions_\n"
-    "late = pca.with_layers([7, 8, 9]).rename(0, 'late')\n"
+    "early = semwidget.SeFa(n_directions=4, layers=[0, 1, 2]).fit(G).directions_[3].rename(0, 'early')\n"
+    "late = semwidget.SeFa(n_directions=3, layers=[7, 8, 9]).fit(G).directions_[2].rename(0, 'late')\n"
     "ex = semwidget.Explorer(G, directions=[early, late], n_samples=6, seed=0)\n"
     "ex",
 )

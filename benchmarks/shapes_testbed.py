@@ -1,0 +1,150 @@
+"""The testbed: how well SeFa, GANSpace and InterFaceGAN recover the world's true factors
+on shapes-stylegan2, and at which layers each factor lives (HiGAN re-scoring per layer).
+
+    python benchmarks/shapes_testbed.py [--weights runs/vae/g_ema_fp16.pt] [--samples 100]
+
+Every table reads the factors back from generated images with the shipped
+FactorScorer. A direction's row gives each factor's mean |change| between the samples
+moved by −α and by +α, in units of the change between two unrelated scenes
+(semwidget.world._measure.random_pair_change), then the factor it changes most and
+that factor's share of the row's total: 1.00 is a direction that isolates one factor.
+
+α is 2 standard deviations of the samples' w along each direction (for every finder
+alike, so that they compare), applied at the layers named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import _common  # noqa: F401  (puts the checkout on sys.path)
+import numpy as np
+import torch
+
+import semwidget
+from semwidget.world import SHAPES
+from semwidget.world._measure import FactorIsolation, factor_isolation
+from semwidget.world._predictor import SCORE_NAMES, FactorScorer
+
+#: Layer groups of the 10 layer-wise latents at 64×64 (rosinality's indices): 0 the 4×4
+#: conv, 1–2 the 8×8 convs (1 also the 4×4 ToRGB), 3–4 16×16, 5–6 32×32, 7–8 64×64, 9 the
+#: last ToRGB. An odd index k ≥ 3 also feeds the ToRGB of the resolution below.
+GROUPS = {"all": list(range(10)), "early 0-2": [0, 1, 2], "middle 3-6": [3, 4, 5, 6], "late 7-9": [7, 8, 9]}
+SIGMAS = 2.0
+
+
+def with_sigmas(directions: semwidget.Directions, g: semwidget.Generator, n: int = 2000) -> semwidget.Directions:
+    """The directions with σ = the spread of sampled w along each (so α is in σ units)."""
+    w = g.sample(n, seed=10_000).ws[:, 0].double().numpy()
+    sigmas = (w @ directions.vectors.T).std(axis=0)
+    return semwidget.Directions(
+        vectors=directions.vectors,
+        scores=directions.scores,
+        space=directions.space,
+        layers=directions.layers,
+        method=directions.method,
+        labels=directions.labels,
+        sigmas=sigmas,
+        model=g,
+    )
+
+
+def isolation(g, directions, scorer, layers, n) -> FactorIsolation:
+    return factor_isolation(
+        g, directions, alpha=SIGMAS, scale="sigma", layers=layers, n_samples=n, seed=0, scorer=scorer
+    )
+
+
+def summary(name: str, iso: FactorIsolation) -> str:
+    best = iso.share.max()
+    return f"{name}: mean share of the top factor {iso.share.mean():.2f}, best {best:.2f}"
+
+
+def interfacegan_boundaries(g, scorer, n: int) -> semwidget.Directions:
+    """One InterFaceGAN boundary per factor (hues by cos 2πh, shape one class against the rest)."""
+    latents = g.sample(n, seed=20_000)
+    scores = np.concatenate([scorer(g.synthesize(latents[i : i + 500])) for i in range(0, n, 500)])
+    columns, labels = [], []
+    for j, name in enumerate(SCORE_NAMES):
+        if name == "shape":
+            for c, shape in enumerate(SHAPES):
+                columns.append((scores[:, j] == c).astype(float))
+                labels.append(f"shape={shape}")
+        elif name.endswith("_hue"):
+            columns.append(np.cos(2 * np.pi * scores[:, j]))
+            labels.append(name)
+        else:
+            columns.append(scores[:, j])
+            labels.append(name)
+    fit = semwidget.InterFaceGAN(ratio=0.1).fit(latents, np.stack(columns, axis=1), labels=labels)
+    accuracy = ", ".join(f"{lab} {a:.2f}" for lab, a in zip(labels, fit.validation_accuracy_))
+    print(f"InterFaceGAN on {n} samples (top/bottom 10 %), validation accuracy: {accuracy}\n")
+    return fit.directions_
+
+
+def per_layer_table(g, boundaries, scorer, n: int) -> str:
+    """Re-scoring per layer: each boundary's change of its *own* factor, edited at one layer alone."""
+    own = [SCORE_NAMES.index("shape" if lab.startswith("shape=") else lab) for lab in boundaries.labels]
+    rows = []
+    for layer in range(g.num_ws):
+        iso = isolation(g, boundaries, scorer, [layer], n)
+        rows.append(iso.change[np.arange(len(own)), own])
+    matrix = np.array(rows).T  # (boundaries, layers)
+    width = max(len(lab) for lab in boundaries.labels)
+    lines = [f"{'boundary':<{width}} " + " ".join(f"{i:>5}" for i in range(g.num_ws)) + "   peak"]
+    for lab, row in zip(boundaries.labels, matrix):
+        lines.append(f"{lab:<{width}} " + " ".join(f"{v:5.2f}" for v in row) + f"   {int(row.argmax())}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--weights", help="a g_ema_fp16.pt export instead of the bundled model")
+    p.add_argument("--samples", type=int, default=100, help="samples per direction (default 100)")
+    p.add_argument("--directions", type=int, default=6, help="top directions per finder (default 6)")
+    args = p.parse_args()
+    t0 = time.monotonic()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
+    g = semwidget.load(args.weights or "shapes-stylegan2", device="cpu")
+    scorer = FactorScorer()
+    n, k = args.samples, args.directions
+    print(f"{g.name}: {g.num_ws} layer-wise latents of {g.w_dim}; {n} samples per direction, alpha ±{SIGMAS} sigma\n")
+
+    # What any change does: the factor predictor reads soft generated objects less surely
+    # than renders, so even a direction with nothing to do with shape flips some shapes.
+    rng = np.random.default_rng(0)
+    random_dirs = with_sigmas(
+        semwidget.Directions(
+            vectors=rng.standard_normal((k, g.w_dim)), scores=np.ones(k), space="w",
+            labels=tuple(f"random {i}" for i in range(k)), model=g,
+        ),
+        g,
+    )  # fmt: skip
+    iso = isolation(g, random_dirs, scorer, GROUPS["all"], n)
+    print(f"== Baseline: random directions in w, edited at all layers ==\n{iso.table()}\n{summary('random', iso)}\n")
+
+    for group, layers in GROUPS.items():
+        sefa = with_sigmas(semwidget.SeFa(n_directions=k, layers=layers).fit(g).directions_, g)
+        iso = isolation(g, sefa, scorer, layers, n)
+        print(f"== SeFa on layers {group}, edited there ==\n{iso.table()}\n{summary('SeFa ' + group, iso)}\n")
+
+    ganspace = semwidget.GANSpace(n_directions=k, n_samples=20_000).fit(g).directions_
+    for group, layers in GROUPS.items():
+        iso = isolation(g, ganspace, scorer, layers, n)
+        print(f"== GANSpace (PCA of w), edited at {group} ==\n{iso.table()}\n{summary('GANSpace ' + group, iso)}\n")
+
+    boundaries = with_sigmas(interfacegan_boundaries(g, scorer, 4000), g)
+    iso = isolation(g, boundaries, scorer, GROUPS["all"], n)
+    print(f"== InterFaceGAN boundaries, edited at all layers ==\n{iso.table()}")
+    target = ["shape" if lab.startswith("shape=") else lab for lab in boundaries.labels]
+    hits = sum(t == top for t, top in zip(target, iso.top))
+    print(f"{summary('InterFaceGAN', iso)}; {hits}/{len(target)} change their own factor most\n")
+
+    print("== HiGAN re-scoring per layer: each boundary's change of its own factor, edited at one layer ==")
+    print(per_layer_table(g, boundaries, scorer, n))
+    print(f"\n{time.monotonic() - t0:.0f} s in all")
+
+
+if __name__ == "__main__":
+    main()
