@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--real", type=int, default=50_000, help="renders encoded for the real w (default 50000)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    if args.steps < 1 or args.real < 1:
+        p.error(f"--steps and --real must be >= 1; got {args.steps} and {args.real}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
 
     train = _train_module()

@@ -13,10 +13,11 @@ ordinary StyleGAN2 checkpoint.
 
 The likelihood is a Gaussian with one variance shared by all pixels, set to the
 batch's mean squared error at every step (the "optimal σ" of Rybkin et al. 2021,
-σ-VAE): the balance between reconstruction and the KL term then needs no tuning,
-and ``sigma_min`` keeps σ from shrinking so far that the KL stops mattering and the
-prior no longer describes the codes (blurry blends when sampling). ``kl_weight``
-is β.
+σ-VAE): the balance between reconstruction and the KL term then needs no tuning;
+``sigma_min`` floors σ, and ``kl_weight`` is β. Even so, the reconstruction term
+dominates and the encoder's codes drift away from N(0, I) — on the world they sat in
+a narrow cone of z, which the mapping network's PixelNorm cannot tell apart from a
+spread — so sampling from the prior needs the second stage, refit_mapping.py.
 
 What is *not* StyleGAN2's training: no adversarial loss, so images are softer; no
 style mixing, since an image has one code — a layer-wise latent mixing two codes
