@@ -11,7 +11,8 @@ that factor's share of the row's total: 1.00 is a direction that isolates one fa
 Random directions in w come first, as the baseline: the predictor reads the soft
 generated objects' shape and scale unsurely, so any edit moves those a little, and a
 share is only worth what it beats there. Each finder's summary also gives, per
-direction, its largest change relative to random directions' mean change of that factor.
+direction, its largest change relative to random directions' mean change of that factor
+(random directions edited at all layers: for edits restricted to a group, a strict bar).
 
 α is 2 standard deviations of the samples' w along each direction (for every finder
 alike, so that they compare), applied at the layers named.
