@@ -14,8 +14,9 @@ share is only worth what it beats there. Each finder's summary also gives, per
 direction, its largest change relative to random directions' mean change of that factor
 (random directions edited at all layers: for edits restricted to a group, a strict bar).
 
-α is 2 standard deviations of the samples' w along each direction (for every finder
-alike, so that they compare), applied at the layers named.
+α is 2 standard deviations of the samples' w along each direction
+(``Directions.with_measured_sigmas``, for every finder alike, so that they compare),
+applied at the layers named.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import torch
 
 import semwidget
 from semwidget.world import SHAPES
-from semwidget.world._measure import FactorIsolation, factor_isolation
+from semwidget.world._measure import FactorIsolation, factor_isolation, generated_scores
 from semwidget.world._predictor import SCORE_NAMES, FactorScorer
 
 #: Layer groups of the 10 layer-wise latents at 64×64 (rosinality's indices): 0 the 4×4
@@ -37,22 +38,6 @@ from semwidget.world._predictor import SCORE_NAMES, FactorScorer
 #: last ToRGB. An odd index k ≥ 3 also feeds the ToRGB of the resolution below.
 GROUPS = {"all": list(range(10)), "early 0-2": [0, 1, 2], "middle 3-6": [3, 4, 5, 6], "late 7-9": [7, 8, 9]}
 SIGMAS = 2.0
-
-
-def with_sigmas(directions: semwidget.Directions, g: semwidget.Generator, n: int = 2000) -> semwidget.Directions:
-    """The directions with σ = the spread of sampled w along each (so α is in σ units)."""
-    w = g.sample(n, seed=10_000).ws[:, 0].double().numpy()
-    sigmas = (w @ directions.vectors.T).std(axis=0)
-    return semwidget.Directions(
-        vectors=directions.vectors,
-        scores=directions.scores,
-        space=directions.space,
-        layers=directions.layers,
-        method=directions.method,
-        labels=directions.labels,
-        sigmas=sigmas,
-        model=g,
-    )
 
 
 def isolation(g, directions, scorer, layers, n) -> FactorIsolation:
@@ -75,7 +60,7 @@ def summary(name: str, iso: FactorIsolation, baseline: np.ndarray | None = None)
 def interfacegan_boundaries(g, scorer, n: int) -> semwidget.Directions:
     """One InterFaceGAN boundary per factor (hues by cos 2πh, shape one class against the rest)."""
     latents = g.sample(n, seed=20_000)
-    scores = np.concatenate([scorer(g.synthesize(latents[i : i + 500])) for i in range(0, n, 500)])
+    scores = generated_scores(g, scorer=scorer, batch_size=500, latents=latents)
     columns, labels = [], []
     for j, name in enumerate(SCORE_NAMES):
         if name == "shape":
@@ -125,20 +110,17 @@ def main() -> None:
     # What any change does: the factor predictor reads soft generated objects less surely
     # than renders, so even a direction with nothing to do with shape flips some shapes.
     rng = np.random.default_rng(0)
-    random_dirs = with_sigmas(
-        semwidget.Directions(
-            vectors=rng.standard_normal((k, g.w_dim)), scores=np.ones(k), space="w",
-            labels=tuple(f"random {i}" for i in range(k)), model=g,
-        ),
-        g,
-    )  # fmt: skip
+    random_dirs = semwidget.Directions(
+        vectors=rng.standard_normal((k, g.w_dim)), scores=np.ones(k), space="w",
+        labels=tuple(f"random {i}" for i in range(k)), model=g,
+    ).with_measured_sigmas(g)  # fmt: skip
     iso = isolation(g, random_dirs, scorer, GROUPS["all"], n)
     print(f"== Baseline: random directions in w, edited at all layers ==\n{iso.table()}\n{summary('random', iso)}\n")
     # Each factor's mean change along random directions: what "moves a factor" must beat.
     base = iso.change.mean(axis=0)
 
     for group, layers in GROUPS.items():
-        sefa = with_sigmas(semwidget.SeFa(n_directions=k, layers=layers).fit(g).directions_, g)
+        sefa = semwidget.SeFa(n_directions=k, layers=layers).fit(g).directions_.with_measured_sigmas(g)
         iso = isolation(g, sefa, scorer, layers, n)
         print(f"== SeFa on layers {group}, edited there ==\n{iso.table()}\n{summary('SeFa ' + group, iso, base)}\n")
 
@@ -149,7 +131,7 @@ def main() -> None:
             f"== GANSpace (PCA of w), edited at {group} ==\n{iso.table()}\n{summary('GANSpace ' + group, iso, base)}\n"
         )
 
-    boundaries = with_sigmas(interfacegan_boundaries(g, scorer, 4000), g)
+    boundaries = interfacegan_boundaries(g, scorer, 4000).with_measured_sigmas(g)
     iso = isolation(g, boundaries, scorer, GROUPS["all"], n)
     print(f"== InterFaceGAN boundaries, edited at all layers ==\n{iso.table()}")
     target = ["shape" if lab.startswith("shape=") else lab for lab in boundaries.labels]

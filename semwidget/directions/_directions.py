@@ -152,6 +152,17 @@ class Directions:
     def with_layers(self, layers: Sequence[int] | None) -> Directions:
         return replace(self, layers=None if layers is None else tuple(layers))
 
+    def with_measured_sigmas(self, generator: Any, n: int = 2000, seed: int = 10_000) -> Directions:
+        """These latent directions with ``sigmas`` set to the spread of ``n`` sampled codes
+        along each (seeds ``seed ..``), so that ``scale="sigma"`` steps compare across
+        finders. ``generator`` is a :class:`~semwidget.Generator` whose codes fit them."""
+        if not self.is_latent:
+            raise ValueError(f"measured sigmas need latent directions; these act at feature layer {self.space!r}")
+        w = generator.sample(n, seed=seed).ws[:, 0].double().cpu().numpy()
+        if w.shape[1] != self.dim:
+            raise ValueError(f"directions of dimension {self.dim} do not fit codes of dimension {w.shape[1]}")
+        return replace(self, sigmas=(w @ self.vectors.T).std(axis=0))
+
     @staticmethod
     def concat(parts: Sequence[Directions]) -> Directions:
         """Join directions of one space and model (for example several boundaries)."""

@@ -97,13 +97,21 @@ def histogram_distances(reference: np.ndarray, other: np.ndarray, bins: int = 20
 
 @torch.no_grad()
 def generated_scores(
-    generator: Generator, n: int = 2000, seed: int = 0, scorer: FactorScorer | None = None, batch_size: int = 250
+    generator: Generator,
+    n: int = 2000,
+    seed: int = 0,
+    scorer: FactorScorer | None = None,
+    batch_size: int = 250,
+    *,
+    latents: Latents | None = None,
 ) -> np.ndarray:
-    """FactorScorer outputs on samples ``seed .. seed + n − 1`` of ``generator``, shape (n, 9)."""
+    """FactorScorer outputs on samples ``seed .. seed + n − 1`` of ``generator`` (or on
+    ``latents``, when given), synthesized ``batch_size`` at a time: shape (n, 9)."""
     generator = as_generator(generator)
     scorer = scorer or FactorScorer()
-    latents = generator.sample(n, seed=seed)
-    return np.concatenate([scorer(generator.synthesize(latents[i : i + batch_size])) for i in range(0, n, batch_size)])
+    latents = generator.sample(n, seed=seed) if latents is None else latents
+    parts = [scorer(generator.synthesize(latents[i : i + batch_size])) for i in range(0, len(latents), batch_size)]
+    return np.concatenate(parts) if parts else np.empty((0, len(SCORE_NAMES)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,9 +218,7 @@ def factor_isolation(
     pair = random_pair_change()
 
     def scores(moved: Latents) -> np.ndarray:
-        return np.concatenate(
-            [scorer(generator.synthesize(moved[i : i + batch_size])) for i in range(0, len(moved), batch_size)]
-        )
+        return generated_scores(generator, scorer=scorer, batch_size=batch_size, latents=moved)
 
     change = np.empty((len(rows), len(SCORE_NAMES)))
     for k, row in enumerate(rows):

@@ -91,3 +91,15 @@ def test_indexing_and_concat():
     assert both.labels == (d.labels[0], d.labels[2])
     with pytest.raises(ValueError, match="cannot join"):
         Directions.concat([d, Directions(vectors=np.eye(2), scores=[1, 1], space="w")])
+
+
+def test_with_measured_sigmas_is_the_spread_of_sampled_codes(tiny_dcgan):
+    d = SeFa(n_directions=3).fit(tiny_dcgan).directions_
+    measured = d.with_measured_sigmas(tiny_dcgan, n=500, seed=7)
+    z = tiny_dcgan.sample(500, seed=7).ws[:, 0].double().numpy()
+    np.testing.assert_allclose(measured.sigmas, (z @ d.vectors.T).std(axis=0))
+    assert np.array_equal(measured.vectors, d.vectors) and measured.labels == d.labels
+    with pytest.raises(ValueError, match="dimension 2 do not fit codes"):
+        Directions(vectors=[[1.0, 0.0]], scores=[1.0], space="z").with_measured_sigmas(tiny_dcgan)
+    with pytest.raises(ValueError, match="need latent directions"):
+        Directions(vectors=[[1.0, 0.0]], scores=[1.0], space="main.3").with_measured_sigmas(tiny_dcgan)
