@@ -22,8 +22,13 @@ class _Bar:
 
     def __init__(self, total: int, desc: str, enabled: bool, unit: str) -> None:
         self.total, self.desc, self.done = total, desc, 0
-        self._tqdm = tqdm(total=total, desc=desc, leave=False, unit=unit) if enabled else None
         self._listener = _listeners.get(threading.get_ident())
+        # Work done for a widget shows its progress in that widget. A tqdm bar here would be
+        # drawn from a background thread as widgets of its own, opened and closed within a
+        # second: in JupyterLab >= 4.4 that churn of comms can strand other widgets' comms
+        # on a deleted kernel subshell (see js/channel.js).
+        show = enabled and self._listener is None
+        self._tqdm = tqdm(total=total, desc=desc, leave=False, unit=unit) if show else None
 
     def update(self, n: int = 1) -> None:
         self.done += n

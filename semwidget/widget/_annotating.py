@@ -117,8 +117,8 @@ class AnnotationRequests:
             self._publish_directions()
             self._publish_state()
             self._publish_labels()
+            self._request_render(self.render_seq, state, True)
         self.annotations_path = str(path)
-        self._worker.request_render((self.render_seq, state, True))
         self._compute_heatmap()
         return annotations
 

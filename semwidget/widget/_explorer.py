@@ -25,7 +25,8 @@ from ..scorers import Scorer, as_scorer
 from . import _frames
 from ._annotating import AnnotationRequests
 from ._code import edit_code
-from ._protocol import ProtocolError, parse_request
+from ._protocol import REQUESTS, ProtocolError, parse_request, request_id
+from ._routing import deliver_where_addressed
 from ._worker import Worker
 from ._workspace import EditState, Workspace, replace_at
 
@@ -89,6 +90,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
     label_counts = t.Dict().tag(sync=True)
     attributes = t.List(t.Unicode()).tag(sync=True)
     annotations_path = t.Unicode("").tag(sync=True)
+    comm_id = t.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -106,6 +108,8 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         if not isinstance(n_samples, int) or not 1 <= n_samples <= 64:
             raise ValueError(f"n_samples must be an int in [1, 64]; got {n_samples!r}")
         g: Generator = as_generator(generator)
+        # Messages leave from the comm handler's thread and the worker's: one at a time.
+        self._send_lock = threading.Lock()
         self.workspace = Workspace(g)
         if directions is None:
             directions = SeFa(n_directions=min(5, g.w_dim)).fit(g).directions_
@@ -125,12 +129,18 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         self._scorer: Scorer | None = None if scorers is None else as_scorer(scorers)
         self.attributes = list(self._scorer.names) if self._scorer else []
         self._labels: dict[str, dict[int, int]] = {}
+        self.comm_id = self.model_id
+        deliver_where_addressed(self.comm)
         self._lock = threading.RLock()
         self._base = g.sample(n_samples, seed=seed)
         self._state = self._initial_state()
         self._undo: list[EditState] = []
         self._redo: list[EditState] = []
         self.last_frame: _frames.Frame | None = None
+        # The newest seq seen from the page or given out here: every frame's seq is above it,
+        # so the page draws the newest kernel state even when a cell changes it too.
+        self._seq = 0
+        self._base_version = 0  # bumped with every new set of seeds; keys the image cache
         self._last_images: tuple[tuple[int, EditState], torch.Tensor] | None = None
         self._publish_directions()
         self._publish_state()
@@ -159,7 +169,13 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         return self._worker.stats.as_dict()
 
     def handle(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-        """Process one request as if it came from the front end (what the comm handler calls)."""
+        """Process one request as if it came from the front end (what the comm handler calls).
+
+        From Python, a request that changes the image may leave out ``seq``: its frame is
+        numbered after everything the page has asked for, so the page shows it.
+        """
+        if isinstance(content, dict) and "seq" in REQUESTS.get(content.get("kind"), {}):  # type: ignore[arg-type]
+            content = {"seq": 0, **content}
         self._on_msg(self, content, buffers or [])
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
@@ -192,7 +208,15 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
 
     # ---- requests ----------------------------------------------------------------------
 
+    def _send(self, msg: Any, buffers: Any = None) -> None:
+        # ipywidgets' one way out, for trait updates and custom messages alike.
+        with self._send_lock:
+            super()._send(msg, buffers)
+
     def _on_msg(self, _widget: Any, content: Any, buffers: list[bytes]) -> None:
+        rid = request_id(content)
+        if rid is not None:  # before any work: the page knows at once that we heard it
+            self.send({"kind": "ack", "rid": rid})
         try:
             kind, fields = parse_request(content)
             getattr(self, f"_on_{kind}")(**fields)
@@ -208,7 +232,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
                 self._commit(state)
             else:
                 self._state = state
-        self._worker.request_render((seq, state, final))
+            self._request_render(seq, state, final)
 
     def _on_set_active(self, seq: int, active: list[int]) -> None:
         k = len(self.workspace.extents)
@@ -240,9 +264,10 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
             self._commit(EditState(self._state.alphas, self._state.active, self._state.layers, tuple(pair)))
 
     def _on_new_seeds(self, seq: int, seed: int | None) -> None:
-        first = self.seed + self.n_samples if seed is None else seed
         with self._lock:
+            first = self.seed + self.n_samples if seed is None else seed
             self._base = self.generator.sample(self.n_samples, seed=first)
+            self._base_version += 1
             self.seed = first
             self._publish_labels()
         self._rerender(seq)
@@ -355,8 +380,16 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
     def _rerender(self, seq: int) -> None:
         """A final render of the current state, answering the request numbered ``seq``."""
         with self._lock:
-            state = self._state
-        self._worker.request_render((seq, state, True))
+            self._request_render(seq, self._state, True)
+
+    def _request_render(self, seq: int, state: EditState, final: bool) -> None:
+        """Queue a render of ``state`` (lock held, so stamps follow the order of changes).
+
+        Its frame gets ``seq``, or the next number after the newest given out when a
+        change made elsewhere (a cell, the other thread) already took a higher one.
+        """
+        self._seq = max(seq, self._seq + 1)
+        self._worker.request_render((self._seq, state, final))
 
     # ---- worker side ------------------------------------------------------------------
 
@@ -366,10 +399,10 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         timer.start()
         try:
             with self._lock:
-                base, first_seed = self._base, self.seed
+                base, first_seed, version = self._base, self.seed, self._base_version
             # A drag's final request usually asks for the state its last move already
             # rendered: reuse those images and only re-encode them losslessly.
-            key = (id(base), state)
+            key = (version, state)
             if self._last_images is not None and self._last_images[0] == key:
                 images = self._last_images[1]
             else:

@@ -7,6 +7,10 @@ same kinds; ``tests/widget/test_protocol.py`` checks that the two agree.
 
 Front end → kernel (requests)
 -----------------------------
+Every request may carry ``rid`` (int): the kernel answers ``ack {rid}`` as soon as
+the request reaches its comm handler, before any work, so the page can tell a
+kernel that is busy from one that never got the message (js/channel.js).
+
 render       {seq: int, alphas: [float], final: bool}
              Show the grid at these α (one per direction, in the direction's
              units: σ for directions with a ``sigma``, raw otherwise; a handle's
@@ -47,6 +51,7 @@ heatmap      {attribute: str | null}          null: mean image change; else HiGA
 
 Kernel → front end (events)
 ---------------------------
+ack      {rid: int}                           the request numbered ``rid`` arrived
 frame    {seq, seed, mime, width, height, cell, columns, count, checksum} + [image bytes]
          One sprite holding ``count`` cells of ``cell``×``cell`` pixels,
          ``columns`` per row; ``checksum`` is the CRC-32 of the bytes; ``seed``
@@ -81,7 +86,7 @@ REQUESTS: dict[str, dict[str, str]] = {
     "load": {"path": "str"},
 }
 
-EVENTS: tuple[str, ...] = ("frame", "error", "file", "code")
+EVENTS: tuple[str, ...] = ("ack", "frame", "error", "file", "code")
 
 # Traits the front end reads (and, for the first group, writes through requests only).
 TRAITS: tuple[str, ...] = (
@@ -108,7 +113,18 @@ TRAITS: tuple[str, ...] = (
     "label_counts",  # {attribute: [positives, negatives]} over all seeds labelled
     "attributes",  # [str]: scorer attributes the heatmap can re-score (empty without scorers)
     "annotations_path",  # str: where annotations were last saved or loaded from
+    "comm_id",  # str: the widget's comm id (js/channel.js checks that comm's kernel subshell)
 )
+
+RID_MAX = 2**53 - 1  # request ids are JavaScript numbers: integers up to this are exact
+
+
+def request_id(content: object) -> int | None:
+    """The ``rid`` of a request to acknowledge, or None when it has none (or a bad one)."""
+    rid = content.get("rid") if isinstance(content, dict) else None
+    if isinstance(rid, int) and not isinstance(rid, bool) and 0 <= rid <= RID_MAX:
+        return rid
+    return None
 
 
 class ProtocolError(ValueError):
