@@ -26,7 +26,7 @@ export const REQUESTS = [
 ];
 
 /** Events the kernel sends to the front end. */
-export const EVENTS = ["frame", "error", "file", "code"];
+export const EVENTS = ["ack", "frame", "error", "file", "code"];
 
 /** Synced traits the front end reads. */
 export const TRAITS = [
@@ -53,4 +53,5 @@ export const TRAITS = [
   "label_counts",
   "attributes",
   "annotations_path",
+  "comm_id",
 ];

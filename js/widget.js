@@ -3,6 +3,7 @@
 // code) to them. Message kinds: messages.js; the protocol: _protocol.py.
 import "./widget.css";
 import { createAlphas } from "./alphas.js";
+import { createChannel } from "./channel.js";
 import { createDirections } from "./directions.js";
 import { h } from "./dom.js";
 import { download } from "./download.js";
@@ -13,13 +14,24 @@ import { createHeatmap } from "./heatmap.js";
 import { createLabels } from "./labels.js";
 import { createPad } from "./pad.js";
 import { createRenderer } from "./renderer.js";
+import { createKernelStatus } from "./kernel-status.js";
 import { subscriptions } from "./model.js";
+import { checkSubshell, findComm, kernelBusy } from "./subshell.js";
 import { createToolbar } from "./toolbar.js";
 
 /** @param {{model: import("./model.js").Model, el: HTMLElement}} ctx */
-function render({ model, el }) {
-  const subs = subscriptions(model);
+function render({ model: rawModel, el }) {
   const root = h("div", { class: "semwidget", "data-testid": "semwidget" });
+  // Every request leaves through the channel, which sees each one acknowledged.
+  let comm = null;
+  const kernelStatus = createKernelStatus(root, () => channel.check());
+  const channel = createChannel(rawModel, {
+    onStatus: kernelStatus.show,
+    kernelBusy: () => kernelBusy(comm),
+    check: async (m) => checkSubshell(m, (comm = comm ?? (await findComm(m)))),
+  });
+  const model = channel.model;
+  const subs = subscriptions(model);
 
   const errors = createErrors(model, subs);
   const grid = createGrid(model, subs);
@@ -35,6 +47,7 @@ function render({ model, el }) {
   const heatmap = createHeatmap(model, send, subs);
 
   root.append(
+    kernelStatus.el,
     errors.el,
     h("div", { class: "sw-layout" },
       h("div", { class: "sw-main" }, grid.el, labels.el, toolbar.el),
@@ -44,6 +57,9 @@ function render({ model, el }) {
 
   subs.on("msg:custom", (msg, buffers) => {
     switch (msg?.kind) {
+      case "ack":
+        channel.onAck(msg.rid);
+        break;
       case "frame":
         // An undecodable frame must not break the widget: show it as an error.
         renderer.onFrame(msg, buffers ?? []).catch((err) => errors.show(`could not show frame ${msg.seq}: ${err}`));
@@ -66,8 +82,11 @@ function render({ model, el }) {
 
   // A fresh view has no image yet: ask for the current state at rest.
   renderer.request(alphas.get(), true);
+  // Before anything else can be lost: is our comm's route to the kernel alive?
+  void channel.check();
 
   return () => {
+    channel.destroy();
     subs.dispose();
     renderer.destroy();
     for (const part of [grid, labels, alphas, handles, pad, heatmap]) part.destroy?.();

@@ -33,6 +33,7 @@ export const DEFAULT_TRAITS = {
   label_counts: {},
   attributes: [],
   annotations_path: "",
+  comm_id: "",
 };
 
 export class MockModel {
@@ -40,6 +41,7 @@ export class MockModel {
     this.traits = { ...structuredClone(DEFAULT_TRAITS), ...traits };
     this.handlers = new Map();
     this.sent = [];
+    this.rids = []; // the channel's request ids, kept apart so tests read the requests themselves
   }
   get(key) {
     return this.traits[key];
@@ -58,7 +60,13 @@ export class MockModel {
     else this.handlers.delete(event);
   }
   send(content) {
-    this.sent.push(content);
+    const { rid, ...request } = content;
+    this.sent.push(request);
+    this.rids.push(rid);
+  }
+  /** The kernel acknowledges every request so far (what its comm handler does first). */
+  ackAll() {
+    for (const rid of this.rids.splice(0)) this.event({ kind: "ack", rid });
   }
   emit(event, ...args) {
     for (const fn of [...(this.handlers.get(event) ?? [])]) fn(...args);
