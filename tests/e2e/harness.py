@@ -83,12 +83,15 @@ class Lab:
     token: str
     root_dir: Path
     log_path: Path
+    app: str = "lab"  # "lab": JupyterLab; "notebook": Jupyter Notebook 7
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def notebook_url(self, path: str) -> str:
+        if self.app == "notebook":
+            return f"{self.base_url}/notebooks/{path}?token={self.token}"
         return f"{self.base_url}/lab/tree/{path}?reset&token={self.token}"
 
     def log_tail(self, n: int = 4000) -> str:
@@ -112,11 +115,20 @@ class Lab:
                 return
 
 
-def _write_settings(settings_dir: Path) -> None:
-    # No news toast over the widget, no update checks.
-    notif = settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    notif.parent.mkdir(parents=True, exist_ok=True)
-    notif.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+def _write_settings(settings_dir: Path, settings: dict[str, dict] | None = None) -> None:
+    """User settings files: ours (no news toast over the widget, no update checks), then
+    ``settings`` ``{"@scope/package:plugin" or "@scope/package/plugin": {key: value}}``,
+    merged over them, key by key."""
+    files: dict[str, dict] = {
+        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False}
+    }
+    for plugin, values in (settings or {}).items():
+        key = plugin.replace(":", "/").removesuffix(".jupyterlab-settings")
+        files[key] = {**files.get(key, {}), **values}
+    for key, values in files.items():
+        path = settings_dir / f"{key}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
 
 
 # jupyter_server leaves Nagle's algorithm on for the kernel WebSocket, so a kernel reply
@@ -145,35 +157,57 @@ def start_lab(
     timeout: float = 90.0,
     nodelay: bool = False,
     extra_args: list[str] | tuple[str, ...] = (),
+    settings: dict[str, dict] | None = None,
+    app: str = "lab",
+    env: dict[str, str] | None = None,
 ) -> Lab:
     """JupyterLab on 127.0.0.1, serving ``root_dir``; state and log under ``work_dir``.
 
     ``nodelay``: set TCP_NODELAY on the kernel WebSocket (see :data:`NODELAY_CONFIG`);
     off by default, as users run it.
+    ``settings``: user settings ``{"@scope/package:plugin": {key: value}}`` written into its
+    fresh user settings directory (see :func:`_write_settings`).
+    ``app``: ``"lab"`` (JupyterLab) or ``"notebook"`` (Jupyter Notebook 7, the same server
+    and options; its notebooks open at ``/notebooks/<path>``).
+    ``env``: extra environment variables for the server and so its kernels (e.g. ``JUPYTER_PATH``
+    for a kernelspec of the test's own).
     """
+    if app not in ("lab", "notebook"):
+        raise ValueError(f"app must be 'lab' or 'notebook', not {app!r}")
+    name = "JupyterLab" if app == "lab" else "Jupyter Notebook"
     work_dir.mkdir(parents=True, exist_ok=True)
     if nodelay:
         config = work_dir / "nodelay_config.py"
         config.write_text(NODELAY_CONFIG)
         extra_args = [*extra_args, f"--config={config}"]
-    settings = work_dir / "settings"
+    settings_dir = work_dir / "settings"
     workspaces = work_dir / "workspaces"
     runtime = work_dir / "runtime"
-    for d in (settings, workspaces, runtime):
+    for d in (settings_dir, workspaces, runtime):
         d.mkdir(exist_ok=True)
-    _write_settings(settings)
+    _write_settings(settings_dir, settings)
     port = free_port()
     token = secrets.token_hex(16)
-    env = dict(os.environ)
+    server_env = dict(os.environ)
     # The kernel imports this checkout's semwidget, installed or not.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    env["JUPYTER_RUNTIME_DIR"] = str(runtime)
-    env.pop("ANYWIDGET_HMR", None)  # no watchfiles in tests
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    server_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), server_env.get("PYTHONPATH", "")) if p)
+    server_env["JUPYTER_RUNTIME_DIR"] = str(runtime)
+    server_env.pop("ANYWIDGET_HMR", None)  # no watchfiles in tests
+    server_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    server_env.update(env or {})
+    if app == "lab":
+        app_args = [
+            "-m",
+            "jupyterlab",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+    else:  # Notebook 7 has no news or update check of its own (the settings above cover the toast)
+        app_args = ["-m", "notebook", "--JupyterNotebookApp.expose_app_in_browser=True"]
     cmd = [
         sys.executable,
-        "-m",
-        "jupyterlab",
+        *app_args,
         "--no-browser",
         f"--ServerApp.root_dir={root_dir}",
         "--ServerApp.ip=127.0.0.1",
@@ -183,21 +217,20 @@ def start_lab(
         f"--IdentityProvider.token={token}",
         "--ServerApp.allow_root=True",
         "--ServerApp.terminals_enabled=False",
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabServerApp.workspaces_dir={workspaces}",
-        f"--LabServerApp.user_settings_dir={settings}",
+        f"--LabServerApp.user_settings_dir={settings_dir}",
         *extra_args,
     ]
-    log_path = work_dir / "jupyterlab.log"
+    log_path = work_dir / ("jupyterlab.log" if app == "lab" else "notebook.log")
     log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen(cmd, cwd=root_dir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    lab = Lab(proc=proc, port=port, token=token, root_dir=root_dir, log_path=log_path)
+    proc = subprocess.Popen(
+        cmd, cwd=root_dir, env=server_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
+    lab = Lab(proc=proc, port=port, token=token, root_dir=root_dir, log_path=log_path, app=app)
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with {proc.returncode} on start:\n{lab.log_tail()}")
+            raise RuntimeError(f"{name} exited with {proc.returncode} on start:\n{lab.log_tail()}")
         try:
             with urllib.request.urlopen(f"{lab.base_url}/api/status?token={token}", timeout=2) as r:
                 if r.status == 200:
@@ -206,7 +239,7 @@ def start_lab(
             pass
         if time.monotonic() > deadline:
             lab.stop()
-            raise RuntimeError(f"JupyterLab did not answer /api/status in {timeout:.0f} s:\n{lab.log_tail()}")
+            raise RuntimeError(f"{name} did not answer /api/status in {timeout:.0f} s:\n{lab.log_tail()}")
         time.sleep(0.25)
 
 
@@ -235,13 +268,15 @@ def explorer_variable(notebook: Path) -> str | None:
     return None
 
 
-def code_notebook(*cells: str) -> dict:
-    """A notebook (nbformat 4 dict) of code cells, on the python3 kernel."""
+def code_notebook(*cells: str, kernel: str = "python3", display_name: str | None = None) -> dict:
+    """A notebook (nbformat 4 dict) of code cells, on the kernelspec named ``kernel``."""
+    if display_name is None:
+        display_name = "Python 3" if kernel == "python3" else kernel
     return {
         "nbformat": 4,
         "nbformat_minor": 5,
         "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "kernelspec": {"name": kernel, "display_name": display_name, "language": "python"},
             "language_info": {"name": "python"},
         },
         "cells": [
@@ -256,6 +291,56 @@ def code_notebook(*cells: str) -> dict:
             for i, src in enumerate(cells)
         ],
     }
+
+
+def ipykernel6_dir() -> Path:
+    """Where ``scripts/setup-browser.sh`` puts ipykernel 6 (``pip install --no-deps --target``):
+    ``<venv>/ipykernel6``, or $SEMWIDGET_IPYKERNEL6. Its dependencies are the venv's own."""
+    return Path(os.environ.get("SEMWIDGET_IPYKERNEL6") or Path(sys.prefix) / "ipykernel6")
+
+
+def missing_ipykernel6() -> str | None:
+    """Why there is no ipykernel 6 to run a kernel on, or None when there is."""
+    where = ipykernel6_dir()
+    if not (where / "ipykernel" / "__init__.py").is_file():
+        return f"no ipykernel 6 in {where} (run: bash scripts/setup-browser.sh)"
+    return None
+
+
+def missing_notebook7() -> str | None:
+    """Why Jupyter Notebook 7 cannot be started here, or None when it can."""
+    try:
+        import notebook
+    except ImportError:
+        return "Jupyter Notebook is not installed (run: bash scripts/setup-browser.sh)"
+    if int(notebook.__version__.split(".")[0]) < 7:
+        return f"Jupyter Notebook {notebook.__version__} is too old (need 7)"
+    return None
+
+
+def write_kernelspec(
+    data_dir: Path,
+    name: str,
+    *,
+    display_name: str | None = None,
+    pythonpath: list[str | Path] | tuple[str | Path, ...] = (),
+    python: str = sys.executable,
+) -> Path:
+    """A Python kernelspec ``name`` in ``data_dir/kernels``, started with ``python`` and
+    ``PYTHONPATH`` set to ``pythonpath`` (in its place, not added to the server's). Start the
+    server with ``env={"JUPYTER_PATH": str(data_dir)}`` to offer it. Returns its folder."""
+    spec_dir = data_dir / "kernels" / name
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec: dict[str, Any] = {
+        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": display_name or name,
+        "language": "python",
+        "metadata": {"debugger": True},
+    }
+    if pythonpath:
+        spec["env"] = {"PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath)}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return spec_dir
 
 
 # --------------------------------------------------------------------------- browser
