@@ -55,6 +55,24 @@ CELLS = (
     "d = semwidget.SeFa(n_directions=4).fit(G).directions_\n"
     "ex = semwidget.Explorer(G, directions=d, n_samples=9, seed=0)\n"
     "ex",
+    # The floor: a bare anywidget whose key press goes to the kernel and back, nothing else.
+    "import anywidget\n"
+    "class Echo(anywidget.AnyWidget):\n"
+    "    _esm = '''export default { render({ model, el }) {\n"
+    "      const b = document.createElement('button'); b.textContent = 'echo'; b.dataset.testid = 'echo';\n"
+    "      b.addEventListener('keydown', (e) => { e.stopPropagation(); window.__swEchoKey = performance.now();\n"
+    "                                              model.send({ k: e.key }); });\n"
+    "      model.on('msg:custom', (m) => {\n"
+    "        b.textContent = 'echo ' + m.n; window.__swEchoShown = performance.now(); });\n"
+    "      el.append(b); } };'''\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.n = 0\n"
+    "        self.on_msg(self._echo)\n"
+    "    def _echo(self, _w, content, _b):\n"
+    "        self.n += 1\n"
+    "        self.send({'n': self.n})\n"
+    "Echo()",
 )
 
 # Installed once: per mouse-up, the time until data-render-seq reaches the final request.
@@ -313,6 +331,21 @@ def bench_keys(page, n: int = 20) -> dict:
     return {"n": n, "median": statistics.median(times), "p95": pct(times, 0.95)}
 
 
+def bench_echo(page, n: int = 20) -> dict:
+    """Key press on a bare anywidget -> the kernel's answer on screen: the floor under (a)'s key step."""
+    button = page.locator('[data-testid="echo"]')
+    button.scroll_into_view_if_needed()
+    button.focus()
+    times = []
+    for i in range(n + 3):
+        before = page.evaluate("() => window.__swEchoShown || 0")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("(b) => (window.__swEchoShown || 0) > b", arg=before, polling="raf")
+        if i >= 3:  # warm-up
+            times.append(page.evaluate("() => window.__swEchoShown - window.__swEchoKey"))
+    return {"n": n, "median": statistics.median(times), "p95": pct(times, 0.95)}
+
+
 KERNEL_TIMING = """
 import time, statistics, torch
 def _sw_median(fn, repeats=30, warmup=3):
@@ -357,6 +390,8 @@ def bench_roundtrip(page, n: int = 20) -> float:
 
 def run(args, nodelay: bool) -> bool:
     tag = "[TCP_NODELAY]" if nodelay else "[stock server]"
+    if args.comms_over_subshells:
+        tag = f"{tag[:-1]}, commsOverSubshells={args.comms_over_subshells}]"
 
     def say(line: str) -> None:
         print(f"{tag} {line}", flush=True)
@@ -366,7 +401,12 @@ def run(args, nodelay: bool) -> bool:
     cells = [c.replace("{threads}", threads) for c in CELLS]
     root = harness.prepare_root(work / "root", {NOTEBOOK: harness.code_notebook(*cells)})
     t0 = time.perf_counter()
-    lab = harness.start_lab(root, work / "lab", nodelay=nodelay)
+    settings = (
+        {"@jupyterlab/apputils-extension:kernels-settings": {"commsOverSubshells": args.comms_over_subshells}}
+        if args.comms_over_subshells
+        else None
+    )
+    lab = harness.start_lab(root, work / "lab", nodelay=nodelay, settings=settings)
     browser = None
     try:
         debug_port = harness.free_port()
@@ -405,9 +445,15 @@ def run(args, nodelay: bool) -> bool:
             name = f"drag-latency-{'nodelay' if nodelay else 'stock'}.png"
             page.locator(harness.WIDGET).first.screenshot(path=str(args.shots / name))
         keys = bench_keys(page)
+        echo = bench_echo(page)
         say(
             f"(a) for comparison, key press -> new grid on screen (no drag render in flight): "
             f"median {keys['median']:.1f} ms, p95 {keys['p95']:.1f} ms over {keys['n']}"
+        )
+        say(
+            f"(a) the floor, key press -> a bare anywidget's kernel echo on screen: median {echo['median']:.1f} ms, "
+            f"p95 {echo['p95']:.1f} ms; the key step is {keys['median'] - echo['median']:+.1f} ms above it "
+            f"(target: <= 30 ms above, p95 < 2x its median)"
         )
 
         mouse = RawMouse(debug_port, NOTEBOOK)
@@ -472,6 +518,12 @@ def main() -> int:
     parser.add_argument("--burst-seconds", type=float, default=10.0)
     parser.add_argument("--shots", type=Path, default=None, help="save screenshots of the widget here")
     parser.add_argument("--torch-threads", type=int, default=None, help="torch.set_num_threads in the kernel")
+    parser.add_argument(
+        "--comms-over-subshells",
+        choices=("disabled", "perComm", "perCommTarget"),
+        default=None,
+        help="JupyterLab's 'Kernel Comms over subshells' setting (default: JupyterLab's own, perCommTarget)",
+    )
     parser.add_argument(
         "--server",
         choices=("stock", "nodelay", "both"),
