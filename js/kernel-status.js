@@ -4,8 +4,8 @@ import { h } from "./dom.js";
 
 const BUSY = "The kernel is running a cell: this widget catches up when the cell finishes.";
 const DEAD =
-  "The kernel is not answering this widget. If it does not recover in a few seconds, " +
-  "re-run the cell that shows it, or restart the kernel (Kernel \u203a Restart Kernel).";
+  "The kernel is not answering this widget: it may be busy running a cell, or stopped. If it does not " +
+  "recover, re-run the cell that shows the widget, or restart the kernel (Kernel \u203a Restart Kernel).";
 
 /**
  * @param {HTMLElement} root  gets data-channel (ok | waiting | unanswered) and data-channel-repairs

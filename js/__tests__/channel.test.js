@@ -129,7 +129,7 @@ describe("the widget", () => {
     await vi.advanceTimersByTimeAsync(ACK_TIMEOUT_MS + 1000);
     expect(root.getAttribute("data-channel")).toBe("unanswered");
     expect($("kernel-status").hidden).toBe(false);
-    expect($("kernel-status-message").textContent).toMatch(/not answering.*restart the kernel.*1 request waiting/s);
+    expect($("kernel-status-message").textContent).toMatch(/not answering.*busy running a cell.*restart the kernel.*1 request waiting/s);
     model.ackAll();
     await tick;
     expect($("kernel-status").hidden).toBe(true);

@@ -150,3 +150,29 @@ def test_a_cell_changing_it_while_the_page_drags_leaves_screen_and_state_equal(c
     )
     state = _in_sync(page)
     assert state["n"] == 6, "the two SeFa directions computed by the cell are there"
+
+
+def test_says_when_the_kernel_is_not_answering_and_recovers(churn_page, shots_dir):
+    """Requests that go unanswered are noticed and shown; the banner goes once they are."""
+    page = churn_page
+    # Route this comm's messages to the main shell, then keep that busy: nothing can answer.
+    harness.kernel_exec(page, "ex.comm._reply_subshell_for = lambda data, addressed: None")
+    page.evaluate(
+        """() => { const k = window.__swNotebook.sessionContext.session.kernel;
+                   window.__swCellDone = false;
+                   window.__swBusy = k.requestExecute({code: 'import time; time.sleep(7)'}).done
+                       .then(() => { window.__swCellDone = true; }); }"""
+    )
+    time.sleep(0.5)
+    harness.drag(page, page.locator('[data-testid="handle-0"]'), 40)
+    status = page.locator('[data-testid="kernel-status"]')
+    status.wait_for(state="visible", timeout=6_000)
+    assert not page.evaluate("() => window.__swCellDone")
+    assert "not answering" in status.inner_text() or "running a cell" in status.inner_text()
+    harness.shot(page, shots_dir, "kernel-not-answering")
+    page.evaluate("() => window.__swBusy")
+    harness.wait_for_sent_seq(page, timeout=15)
+    status.wait_for(state="hidden", timeout=5_000)
+    harness.kernel_exec(
+        page, "from semwidget.widget._routing import deliver_where_addressed\ndeliver_where_addressed(ex.comm)"
+    )
