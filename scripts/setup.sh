@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 extras="${1:-test}"
 python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
+# Node resolves a .js file's module type from the nearest package.json up the tree: without
+# one here, JupyterLab's own node-version-check.js inside .venv would be read as an ES module
+# by our package.json ("type": "module") and print a stack trace at every `jupyter lab` start.
+[ -f .venv/package.json ] || echo '{"type": "commonjs"}' > .venv/package.json
 # shellcheck disable=SC1091
 . .venv/bin/activate
 # torch first and pinned: an unpinned torch pulls the newest CUDA build (several GB),
