@@ -112,7 +112,10 @@ class Worker:
                     self.stats.rendered += 1
             except BaseException as exc:  # noqa: BLE001 -- any failure is reported, the thread lives on
                 log.debug("worker job failed", exc_info=True)
-                self._on_error(exc, request)
+                try:
+                    self._on_error(exc, request)
+                except BaseException:  # noqa: BLE001 -- reporting can fail too (a kernel gone); keep going
+                    log.warning("semwidget: could not report a failed render or job", exc_info=True)
             finally:
                 with self._cond:
                     self._active -= 1

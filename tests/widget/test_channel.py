@@ -123,3 +123,26 @@ def test_a_cell_and_the_page_changing_it_at_once_leave_it_consistent(explorer):
     assert frames[-1]["seq"] == explorer.render_seq
     assert frames[-1]["seed"] == explorer.seed
     assert explorer.frame_checksum == explorer.render_once(final=frames[-1]["mime"] == "image/png").checksum
+
+
+def test_the_worker_lives_on_when_reporting_a_failure_fails_too():
+    """ipykernel 7.0 raised on every send from a thread: the error report itself failed,
+    and the worker thread died with it. It must outlive both."""
+    from semwidget.widget._worker import Worker
+
+    done = []
+
+    def render(request):
+        raise RuntimeError("render failed")
+
+    def report(exc, request):
+        raise LookupError("the kernel cannot send from this thread")
+
+    worker = Worker(render, report)
+    try:
+        worker.request_render(1)
+        assert worker.wait_idle(10)
+        worker.submit(lambda: done.append("job"))
+        assert worker.wait_idle(10) and done == ["job"]
+    finally:
+        worker.close()
