@@ -13,16 +13,6 @@ from semwidget._progress import progress, report_to
 from semwidget.widget._routing import deliver_where_addressed
 
 
-@pytest.fixture
-def explorer(tiny_dcgan):
-    ex = Explorer(tiny_dcgan, n_samples=4, seed=3)
-    assert ex.wait_idle()
-    ex.sent = []
-    ex.send = lambda content, buffers=None: ex.sent.append((content, buffers or []))
-    yield ex
-    ex.close()
-
-
 def test_every_request_with_an_id_is_acknowledged_first_even_a_bad_one(explorer):
     explorer.handle({"kind": "undo", "seq": 5, "rid": 7})
     explorer.handle({"kind": "explode", "rid": 8})  # refused, but heard

@@ -15,16 +15,6 @@ from semwidget import Directions, Explorer
 from tests.layouts.nvidia_stylegan import Generator as NvidiaSG2
 
 
-@pytest.fixture
-def explorer(tiny_dcgan):
-    ex = Explorer(tiny_dcgan, n_samples=4, seed=3)
-    assert ex.wait_idle()
-    ex.sent = []
-    ex.send = lambda content, buffers=None: ex.sent.append((content, buffers or []))
-    yield ex
-    ex.close()
-
-
 def _frames(ex):
     return [(c, b) for c, b in ex.sent if c["kind"] == "frame"]
 
