@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv and install semwidget with the extras named in $1 (default: test).
-# Safe to run again: it only installs what is missing.
+# Safe to run again: it installs only when pyproject.toml changed since the last run (or never ran).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-test}"
@@ -15,7 +15,14 @@ python="${PYTHON:-python3}"
 # torch first and pinned: an unpinned torch pulls the newest CUDA build (several GB),
 # and on our machines 2.13.0 is a local CPU wheel.
 python -c "import torch" 2>/dev/null || python -m pip install --quiet "torch==${SEMWIDGET_TORCH_VERSION:-2.13.0}"
-python -m pip install --quiet -e ".[${extras}]"
+# pip takes ~15 s even with nothing to do: skip it while pyproject.toml is unchanged since
+# the last install of these extras (the stamp holds its hash).
+stamp=".venv/.installed-${extras//[^a-z0-9]/_}"
+want="$(python -c 'import hashlib, sys; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    python -m pip install --quiet -e ".[${extras}]"
+    echo "$want" > "$stamp"
+fi
 # The front end: bundle js/ into semwidget/static/widget.js (git-ignored) when it is missing
 # or older than a source in js/.
 if [ -f js/widget.js ] && { [ ! -f semwidget/static/widget.js ] \
