@@ -150,6 +150,13 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         self._worker.request_render((0, self._state, True))
         self._worker.submit(self._compute_heatmap)
 
+    @t.validate("comm_id")
+    def _comm_id_is_this_widgets(self, proposal: Any) -> str:
+        # Synced so the page can find its comm; a page writing another id is refused.
+        if proposal.value != self.model_id:
+            raise t.TraitError(f"comm_id is this widget's comm id {self.model_id!r}; got {proposal.value!r:.60}")
+        return str(proposal.value)
+
     # ---- public API ------------------------------------------------------------------
 
     @property

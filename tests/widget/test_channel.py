@@ -136,3 +136,10 @@ def test_the_worker_lives_on_when_reporting_a_failure_fails_too():
         assert worker.wait_idle(10) and done == ["job"]
     finally:
         worker.close()
+
+
+def test_the_page_cannot_point_the_widget_at_another_comm(explorer):
+    assert explorer.comm_id == explorer.model_id
+    with pytest.raises(Exception, match="comm_id is this widget's comm id"):
+        explorer.set_state({"comm_id": "someone-elses-comm"})
+    assert explorer.comm_id == explorer.model_id
