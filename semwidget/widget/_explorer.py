@@ -36,6 +36,7 @@ _STATIC = Path(__file__).resolve().parent.parent / "static"
 _UNBUILT = """export default { render({ el }) { el.textContent =
   "semwidget's front end is not built: run `npm install && npm run build` in the semwidget checkout."; } };"""
 _MAX_CELL = 256  # larger generators are shown downscaled; exports keep full size
+_MAX_COLUMNS = 8
 
 
 def _static(name: str, fallback: str = "") -> str:
@@ -149,6 +150,29 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         self.on_msg(self._on_msg)
         self._worker.request_render((0, self._state, True))
         self._worker.submit(self._compute_heatmap)
+
+    @t.validate("columns")
+    def _columns_in_range(self, proposal: Any) -> int:
+        if not 1 <= proposal.value <= _MAX_COLUMNS:
+            raise t.TraitError(f"columns must be in [1, {_MAX_COLUMNS}]; got {proposal.value}")
+        return int(proposal.value)
+
+    @t.validate("resolution")
+    def _resolution_in_range(self, proposal: Any) -> int:
+        # Cells are drawn at most twice the generator's size: no 6000-pixel sprites from the page.
+        top = 2 * self.workspace.generator.img_resolution if hasattr(self, "workspace") else _MAX_CELL
+        if not 8 <= proposal.value <= top:
+            raise t.TraitError(f"resolution must be in [8, {top}] pixels; got {proposal.value}")
+        return int(proposal.value)
+
+    @t.validate("n_samples")
+    def _n_samples_fixed(self, proposal: Any) -> int:
+        # The grid's samples are drawn once for this count: it is set by the constructor only.
+        if getattr(self, "_base", None) is not None and proposal.value != len(self._base):
+            raise t.TraitError(f"n_samples is fixed at {len(self._base)} for this Explorer; got {proposal.value}")
+        if not 1 <= proposal.value <= 64:
+            raise t.TraitError(f"n_samples must be in [1, 64]; got {proposal.value}")
+        return int(proposal.value)
 
     @t.validate("comm_id")
     def _comm_id_is_this_widgets(self, proposal: Any) -> str:
@@ -297,6 +321,8 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         finders = {"sefa": SeFa, "ganspace": GANSpace}
         if method not in finders:
             raise ProtocolError(f"method must be one of {sorted(finders)}; got {method!r}")
+        if not 1 <= n_directions <= 64:
+            raise ProtocolError(f"compute needs n_directions in [1, 64]; got {n_directions}")
         kwargs: dict[str, Any] = {"n_directions": n_directions, "feature_layer": feature_layer}
         if method == "ganspace":
             kwargs.update(n_samples=20_000, output="channels" if feature_layer else "latent")
@@ -492,7 +518,8 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         self.progress = {"label": label, "value": int(value), "total": int(total)}
 
     def _report(self, exc: BaseException, request: Any) -> None:
-        message = f"{type(exc).__name__}: {exc}"
+        # Whatever the error quotes (a bad string from the page), it must travel as UTF-8.
+        message = f"{type(exc).__name__}: {exc}".encode("utf-8", "backslashreplace").decode("utf-8")
         log.info("Explorer: %s", message)
         seq = request[0] if isinstance(request, tuple) else None
         with self.hold_sync():

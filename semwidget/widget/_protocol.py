@@ -116,6 +116,7 @@ TRAITS: tuple[str, ...] = (
     "comm_id",  # str: the widget's comm id (js/channel.js checks that comm's kernel subshell)
 )
 
+MAX_TEXT = 10_000  # characters in any string field (names, notes, paths)
 RID_MAX = 2**53 - 1  # request ids are JavaScript numbers: integers up to this are exact
 
 
@@ -125,6 +126,15 @@ def request_id(content: object) -> int | None:
     if isinstance(rid, int) and not isinstance(rid, bool) and 0 <= rid <= RID_MAX:
         return rid
     return None
+
+
+def _encodable(text: str) -> bool:
+    """UTF-8 can carry it (no lone surrogates), so it can go back to the page and into files."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ProtocolError(ValueError):
@@ -140,16 +150,17 @@ def _check(kind: str, field: str, spec: str, value: object) -> object:
         "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
         "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
         "bool": lambda v: isinstance(v, bool),
-        "str": lambda v: isinstance(v, str),
+        "str": lambda v: isinstance(v, str) and len(v) <= MAX_TEXT and _encodable(v),
         "ints": lambda v: isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v),
         "floats": lambda v: (
             isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
         ),
     }[spec](value)
     if not ok:
+        what = f"{spec} (UTF-8 text, at most {MAX_TEXT} characters)" if spec == "str" else spec
         raise ProtocolError(
-            f"message {kind!r}: field {field!r} must be {spec}{' or null' if optional else ''}, "
-            f"got {type(value).__name__} {value!r:.60}"
+            f"message {kind!r}: field {field!r} must be {what}{' or null' if optional else ''}, "
+            f"got {type(value).__name__} {ascii(value)[:60]}"
         )
     return value
 

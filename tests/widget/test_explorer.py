@@ -159,7 +159,17 @@ def test_copy_as_code_reproduces_the_grid(digiface):
         ({"kind": "set_layers", "seq": 1, "direction": 0, "layers": [1]}, "cannot be applied at columns \\[1\\]"),
         ({"kind": "set_active", "seq": 1, "active": [7]}, "indices in \\[0, 5\\)"),
         ({"kind": "compute", "method": "magic", "n_directions": 2, "feature_layer": None}, "method must be"),
-        ({"kind": "compute", "method": "sefa", "n_directions": 999, "feature_layer": None}, "exceeds"),
+        (
+            {"kind": "compute", "method": "sefa", "n_directions": 999, "feature_layer": None},
+            r"n_directions in \[1, 64\]",
+        ),
+        ({"kind": "compute", "method": "sefa", "n_directions": 0, "feature_layer": None}, r"n_directions in \[1, 64\]"),
+        (
+            {"kind": "compute", "method": "sefa", "n_directions": -3, "feature_layer": None},
+            r"n_directions in \[1, 64\]",
+        ),
+        ({"kind": "rename", "direction": 0, "label": "\ud800"}, "UTF-8 text"),
+        ({"kind": "note", "direction": 0, "text": "x" * 10_001}, "at most 10000 characters"),
     ],
 )
 def test_bad_requests_show_an_error_and_the_next_drag_works(explorer, request_, match):
@@ -167,6 +177,7 @@ def test_bad_requests_show_an_error_and_the_next_drag_works(explorer, request_, 
     assert explorer.wait_idle()
     errors = [c for c, _ in explorer.sent if c["kind"] == "error"]
     assert errors and re.search(match, errors[-1]["message"]), errors
+    errors[-1]["message"].encode("utf-8")  # the report can always travel back to the page
 
     assert explorer.error == errors[-1]["message"]
     _render(explorer, 10, [0.5, 0, 0, 0, 0])
@@ -199,3 +210,22 @@ def test_constructor_refuses_bad_arguments(tiny_dcgan, tiny_pggan):
         Explorer(tiny_dcgan, n_samples=0)
     with pytest.raises(ValueError, match="allow_other_model"):
         Explorer(tiny_dcgan, directions=Directions(vectors=np.ones((1, 8)), scores=[1], space="z", model=tiny_pggan))
+
+
+@pytest.mark.parametrize(
+    "trait,value,match",
+    [
+        ("columns", 0, r"columns must be in \[1, 8\]"),
+        ("columns", 99, r"columns must be in \[1, 8\]"),
+        ("resolution", 6000, r"resolution must be in \[8, 32\]"),
+        ("resolution", 0, r"resolution must be in \[8, 32\]"),
+        ("n_samples", 5, "n_samples is fixed at 4"),
+    ],
+)
+def test_trait_writes_from_the_page_are_bounded(explorer, trait, value, match):
+    before = getattr(explorer, trait)
+    with pytest.raises(Exception, match=match):
+        explorer.set_state({trait: value})
+    assert getattr(explorer, trait) == before
+    _render(explorer, 10, [0.5, 0, 0, 0, 0])
+    assert explorer.render_seq == 10 and not explorer.error
