@@ -9,8 +9,8 @@
 // subshell is deleted once the answer comes, and a comm opened in that window
 // joins the dying subshell and keeps its id for good. ipykernel 7 then drops
 // every message from that comm ("Unknown subshell_id"): the widget looks alive
-// and is dead. See subshell.js for the check and the repair; the README says
-// what we do and why.
+// and is dead. See subshell.js for the check and the repair (the kernel side of
+// the same trouble is semwidget/widget/_routing.py); the README says what we do and why.
 import { checkSubshell } from "./subshell.js";
 
 /** A request unanswered this long means the kernel is not hearing us. */
@@ -39,6 +39,7 @@ export function createChannel(model, options = {}) {
   let nextRid = 1;
   let timer = 0;
   let checking = null;
+  let lastCheck = -Infinity;
   let destroyed = false;
   let status = { state: "ok", unanswered: 0, kernelBusy: false, repairs: 0 };
 
@@ -68,7 +69,8 @@ export function createChannel(model, options = {}) {
     const oldest = unacked.values().next().value;
     if (now() - oldest.t >= ACK_TIMEOUT_MS) {
       publish({ state: "unanswered", kernelBusy: kernelBusy() });
-      void diagnose();
+      // One look at the route per timeout period, not one per watchdog tick.
+      if (now() - lastCheck >= ACK_TIMEOUT_MS) void diagnose();
     }
     arm();
   }
@@ -84,6 +86,7 @@ export function createChannel(model, options = {}) {
   /** Look for a stranded comm (once at a time); resend what was lost if it was rerouted. */
   function diagnose() {
     if (checking) return checking;
+    lastCheck = now();
     checking = (async () => {
       let verdict = "unknown";
       try {

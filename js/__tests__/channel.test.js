@@ -136,3 +136,19 @@ describe("the widget", () => {
     expect(root.getAttribute("data-channel")).toBe("ok");
   });
 });
+
+describe("channel checks", () => {
+  it("looks at the route once per timeout period while the kernel stays silent", async () => {
+    const model = new MockModel();
+    const check = vi.fn(async () => "ok");
+    const { channel, advance } = channelOn(model, check);
+    channel.model.send({ kind: "copy_code" });
+    for (let i = 0; i < 20; i++) {
+      advance(500);
+      await Promise.resolve();
+    }
+    // 10 s of silence: checks at ~3 s, ~6 s and ~9 s, not one per 500 ms tick.
+    expect(check.mock.calls.length).toBeGreaterThanOrEqual(2);
+    expect(check.mock.calls.length).toBeLessThanOrEqual(4);
+  });
+});
