@@ -1,9 +1,67 @@
-""" "Copy as code": the Python that reproduces what the Explorer shows."""
+""" "Copy as code": the Python that reproduces what the Explorer shows.
+
+Generated only from validated numbers and identifiers: a finder's recipe (which may come
+from an annotations file) is parsed and written anew from its values, never pasted.
+"""
 
 from __future__ import annotations
 
+import ast
+import re
+
 from ..zoo import CATALOG
 from ._workspace import EditState, Workspace
+
+# The keyword arguments each finder's recipe may carry, and the type of each value.
+_FINDERS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "SeFa": {"n_directions": int, "layers": list, "feature_layer": (str, type(None))},
+    "GANSpace": {
+        "n_directions": int,
+        "n_samples": int,
+        "random_state": int,
+        "feature_layer": (str, type(None)),
+        "output": str,
+        "class_index": (int, type(None)),
+    },
+}
+_NAME = re.compile(r"[A-Za-z_][\w.\-]{0,99}")  # layer names and options: main.8, b16.conv1, latent
+
+
+def finder_call(recipe: str | None) -> str | None:
+    """``semwidget.SeFa(...)`` / ``semwidget.GANSpace(...)`` rebuilt from ``recipe``'s values,
+    or None when it is anything else (then the directions are written out instead)."""
+    if not recipe or len(recipe) > 1000:
+        return None
+    try:
+        call = ast.parse(recipe, mode="eval").body
+    except SyntaxError:
+        return None
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id == "semwidget"
+        and call.func.attr in _FINDERS
+        and not call.args
+    ):
+        return None
+    allowed = _FINDERS[call.func.attr]
+    args = []
+    for kw in call.keywords:
+        if kw.arg not in allowed:
+            return None
+        try:
+            value = ast.literal_eval(kw.value)
+        except (ValueError, SyntaxError):
+            return None
+        if isinstance(value, bool) or not isinstance(value, allowed[kw.arg]):
+            return None
+        if isinstance(value, list) and not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return None
+        if isinstance(value, str) and not _NAME.fullmatch(value):
+            return None
+        args.append(f"{kw.arg}={value!r}")
+    return f"semwidget.{call.func.attr}({', '.join(args)})"
 
 
 def _number(x: float) -> str:
@@ -16,10 +74,11 @@ def edit_code(ws: Workspace, state: EditState, seed: int, n_samples: int, column
     if g.name in CATALOG:
         lines.append(f'G = semwidget.load("{g.name}")')
     else:
-        lines.append(f"G = semwidget.as_generator(generator)  # the generator you gave Explorer ({g.name})")
+        lines.append(f"G = semwidget.as_generator(generator)  # the generator you gave Explorer, {g.name!r}")
     for b, source in enumerate(ws.sources):
-        if source.recipe:
-            lines.append(f"d{b} = {source.recipe}.fit(G).directions_")
+        call = finder_call(source.recipe)
+        if call:
+            lines.append(f"d{b} = {call}.fit(G).directions_")
         else:
             # No finder recreates these (given by the caller, or trained from labels): write them out.
             d = source.directions
@@ -40,6 +99,6 @@ def edit_code(ws: Workspace, state: EditState, seed: int, n_samples: int, column
                 args.append('scale="sigma"')
             if d.is_latent and len(cols) != g.num_ws:
                 args.append(f"layers={[ws.columns[c].ws for c in cols]}")
-            lines.append(f"latents = semwidget.edit(latents, {', '.join(args)})  # {d.labels[row]}")
+            lines.append(f"latents = semwidget.edit(latents, {', '.join(args)})  # {d.labels[row]!r}")
     lines.append(f"semwidget.image_grid(G.synthesize(latents), ncols={columns})")
     return "\n".join(lines) + "\n"
