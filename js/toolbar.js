@@ -31,11 +31,11 @@ export function createToolbar(model, send, subs) {
   });
 
   const path = h("input", {
-    type: "text", class: "sw-text sw-path", "data-testid": "annotations-path", placeholder: "annotations/faces",
+    type: "text", class: "sw-text sw-path", "data-testid": "annotations-path", placeholder: "faces",
     "aria-label": "annotations file (without extension)", spellcheck: "false",
-    title: "Annotations file, without extension: <path>.json + <path>.npz", oninput: () => showPath(),
+    title: "A name for the annotations: <name>.json + <name>.npz in the Explorer's annotations folder", oninput: () => showPath(),
   });
-  const save = button("save", "save", "Save labels, names and notes to <path>.json + .npz", () => {
+  const save = button("save", "save", "Save labels, names and notes as <name>.json + .npz in the annotations folder", () => {
     if (path.value.trim()) send("save", { path: path.value.trim() });
   });
   const load = button("load", "load", "Load labels, names and notes saved on this model", () => {

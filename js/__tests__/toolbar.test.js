@@ -57,20 +57,20 @@ describe("toolbar", () => {
     expect(writeText).toHaveBeenCalledWith("import semwidget");
   });
 
-  it("save and load send the path, trimmed; both are disabled without one", () => {
+  it("save and load send the name, trimmed; both are disabled without one", () => {
     const { $, model } = mount({ annotations_path: "" });
     const path = $("annotations-path");
-    expect(path.placeholder).toBe("annotations/faces");
+    expect(path.placeholder).toBe("faces");
     expect($("save").disabled).toBe(true);
     expect($("load").disabled).toBe(true);
-    path.value = " annotations/faces ";
+    path.value = " faces ";
     path.dispatchEvent(new Event("input"));
     expect($("save").disabled).toBe(false);
     $("save").click();
     $("load").click();
     expect(model.sent.filter((m) => m.kind === "save" || m.kind === "load")).toEqual([
-      { kind: "save", path: "annotations/faces" },
-      { kind: "load", path: "annotations/faces" },
+      { kind: "save", path: "faces" },
+      { kind: "load", path: "faces" },
     ]);
     path.value = "  ";
     path.dispatchEvent(new Event("input"));

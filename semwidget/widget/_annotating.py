@@ -8,6 +8,7 @@ from typing import Any
 
 from .._annotations import Annotations
 from ..directions import Directions, boundary_from_labels
+from ._files import annotation_file
 from ._protocol import ProtocolError
 from ._workspace import EditState
 
@@ -17,6 +18,9 @@ class AnnotationRequests:
     state, lock, worker and traits."""
 
     _labels: dict[str, dict[int, int]]
+    annotations_dir: Path
+    annotations_path: str
+    error: str
     workspace: Any
     _state: EditState
 
@@ -61,10 +65,18 @@ class AnnotationRequests:
             self._publish_directions()
 
     def _on_save(self, path: str) -> None:
-        self._worker.submit(lambda: self.save_annotations(path))
+        # From the page, ``path`` is a name inside annotations_dir (see _files.py).
+        target = annotation_file(self.annotations_dir, path, create=True)
+        self._worker.submit(lambda: self._saved_as(self.save_annotations(target), path.strip()))
 
     def _on_load(self, path: str) -> None:
-        self._worker.submit(lambda: self.load_annotations(path))
+        target = annotation_file(self.annotations_dir, path, create=False)
+        self._worker.submit(lambda: self._saved_as(self.load_annotations(target), path.strip()))
+
+    def _saved_as(self, _result: object, name: str) -> None:
+        with self.hold_sync():
+            self.annotations_path = name  # what the page typed, shown back in its field
+            self.error = ""  # a success clears the last error
 
     # ---- annotations (Python API; the requests above call these) --------------------
 

@@ -63,6 +63,10 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
     scorers : Scorer, callable or list of them, optional
         Attribute scorers; the heatmap can then show HiGAN's re-scoring Δ of any
         of their attributes instead of the mean image change.
+    annotations_dir : str or Path
+        The one folder the widget's save and load buttons use (``<name>.json`` +
+        ``.npz`` inside it); the page names a file there and can reach nothing else.
+        ``save_annotations(path)`` from Python writes wherever you say.
     """
 
     _esm = _static("widget.js", _UNBUILT)
@@ -102,6 +106,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         seed: int = 0,
         columns: int | None = None,
         scorers: Any = None,
+        annotations_dir: str | Path = "semwidget-annotations",
         **kwargs: Any,
     ) -> None:
         if kwargs:  # fail loudly on typos rather than pass them to ipywidgets
@@ -111,6 +116,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         g: Generator = as_generator(generator)
         # Messages leave from the comm handler's thread and the worker's: one at a time.
         self._send_lock = threading.Lock()
+        self.annotations_dir = Path(annotations_dir).absolute()
         self.workspace = Workspace(g)
         if directions is None:
             directions = SeFa(n_directions=min(5, g.w_dim)).fit(g).directions_

@@ -44,8 +44,9 @@ train        {}                               fit a boundary from the current at
                                               labels (at least 4 + 4) and add it as a direction
 rename       {direction: int, label: str}
 note         {direction: int, text: str}
-save         {path: str}                      annotations → <path>.json + .npz (atomic)
-load         {path: str}                      annotations saved on the same model
+save         {path: str}                      annotations → <name>.json + .npz (atomic); ``path`` is a
+                                              name inside the Explorer's annotations_dir, nothing else
+load         {path: str}                      annotations saved on the same model, by name likewise
 heatmap      {attribute: str | null}          null: mean image change; else HiGAN's
                                               re-scoring Δ of that scorer attribute
 

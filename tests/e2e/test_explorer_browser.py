@@ -233,12 +233,19 @@ def test_eight_clicked_labels_train_a_boundary_that_works(explorer_page, shots_d
     assert gain > 0.02, f"brightness change along the trained boundary: {gain}"
     harness.shot(page, shots_dir, "05-after-training")
     # Save through the toolbar; the file is what a new kernel loads (tests/widget checks that).
-    path = tmp_path_factory.mktemp("annotations") / "bright"
+    folder = tmp_path_factory.mktemp("annotations")
+    harness.kernel_exec(page, f"import pathlib\n{ex}.annotations_dir = pathlib.Path({str(folder)!r})")
     field = page.locator('[data-testid="annotations-path"]')
-    field.fill(str(path))
+    field.fill("bright")
     page.locator('[data-testid="save"]').click()
-    # The comm message went out before this execute request, on the same channel:
-    # the kernel has the save queued by the time it runs this.
-    saved = harness.kernel_json(page, f"({ex}.wait_idle(), {ex}.annotations_path)[-1]")
-    assert saved == str(path)
-    assert path.with_suffix(".json").exists()
+    # With comms over subshells the save may still be on its way when this cell runs on the
+    # main shell: wait for it in the kernel, then for the worker to finish writing.
+    saved = harness.kernel_json(
+        page,
+        f"({ex}.wait_idle(), {ex}.annotations_path)[-1]",
+        setup=f"import time\n_t = time.time()\nwhile {ex}.annotations_path != 'bright' and time.time() - _t < 30:\n"
+        "    time.sleep(0.05)",
+        timeout=60,
+    )
+    assert saved == "bright"
+    assert (folder / "bright.json").exists()

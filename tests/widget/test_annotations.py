@@ -102,8 +102,9 @@ def test_annotations_round_trip_through_a_file(explorer, tmp_path, tiny_dcgan):
     explorer.handle({"kind": "rename", "direction": 0, "label": "pose"})
     explorer.handle({"kind": "note", "direction": 0, "text": "check on more seeds"})
     explorer.handle({"kind": "set_layers", "seq": 1, "direction": 6, "layers": []})
-    explorer.handle({"kind": "save", "path": str(tmp_path / "ann" / "faces")})
-    assert explorer.wait_idle() and not explorer.error
+    explorer.annotations_dir = tmp_path / "ann"
+    explorer.handle({"kind": "save", "path": "faces"})
+    assert explorer.wait_idle() and not explorer.error and explorer.annotations_path == "faces"
     meta = json.loads((tmp_path / "ann" / "faces.json").read_text())
     assert meta["labels"]["bright"] and meta["model"]["fingerprint"] == tiny_dcgan.fingerprint
 
@@ -122,10 +123,10 @@ def test_annotations_round_trip_through_a_file(explorer, tmp_path, tiny_dcgan):
 
 def test_annotations_of_another_model_or_a_damaged_file_are_refused(explorer, tmp_path, tiny_pggan):
     explorer.save_annotations(tmp_path / "a")
-    other = Explorer(tiny_pggan, n_samples=2)
+    other = Explorer(tiny_pggan, n_samples=2, annotations_dir=tmp_path)
     assert other.wait_idle()
     other.send = lambda content, buffers=None: None
-    other.handle({"kind": "load", "path": str(tmp_path / "a")})
+    other.handle({"kind": "load", "path": "a"})
     assert other.wait_idle()
     assert "belong to model 'TinyDCGAN'" in other.error
     other.close()
@@ -134,7 +135,8 @@ def test_annotations_of_another_model_or_a_damaged_file_are_refused(explorer, tm
         Annotations.load(tmp_path / "b")
     before = (tmp_path / "a.json").read_text()
     (tmp_path / "c.json").write_text("{not json")
-    explorer.handle({"kind": "load", "path": str(tmp_path / "c")})
+    explorer.annotations_dir = tmp_path
+    explorer.handle({"kind": "load", "path": "c"})
     assert explorer.wait_idle() and "not a semwidget annotations file" in explorer.error
     assert (tmp_path / "a.json").read_text() == before  # nothing saved was touched
 
@@ -189,3 +191,37 @@ def test_copy_as_code_writes_out_trained_directions(explorer):
     exec(compile(code.replace("semwidget.image_grid(", "grid = semwidget.image_grid("), "<copied>", "exec"), namespace)
     assert np.array_equal(np.asarray(namespace["grid"]), np.asarray(semwidget.image_grid(explorer.images(), ncols=3)))
     assert explorer.direction_blocks[-1].labels == ("bright",)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../escape", "/etc/passwd", "a/b", "a\\b", "..", ".hidden", "", "  ", "x" * 101, "name.", "a\nb", "~root"],
+)
+def test_the_page_names_a_file_inside_the_annotations_folder_and_nothing_else(explorer, tmp_path, name):
+    explorer.annotations_dir = tmp_path / "ann"
+    for kind in ("save", "load"):
+        explorer.handle({"kind": kind, "path": name})
+        assert explorer.wait_idle()
+        assert "an annotations name is a file name inside" in explorer.error, (kind, explorer.error)
+    assert not any(p.suffix in (".json", ".npz") for p in tmp_path.rglob("*"))
+
+
+def test_links_out_of_the_annotations_folder_are_not_followed(explorer, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    folder = tmp_path / "ann"
+    folder.mkdir()
+    (folder / "faces.json").symlink_to(outside / "faces.json")
+    explorer.annotations_dir = folder
+    explorer.handle({"kind": "save", "path": "faces"})
+    assert explorer.wait_idle() and "is a link or leads out of" in explorer.error
+    assert not list(outside.iterdir())
+    linked = tmp_path / "linked"
+    linked.symlink_to(outside, target_is_directory=True)
+    explorer.annotations_dir = linked
+    explorer.handle({"kind": "save", "path": "faces"})
+    assert explorer.wait_idle() and "is a link; refusing" in explorer.error
+    assert not list(outside.iterdir())
+    explorer.annotations_dir = folder
+    explorer.handle({"kind": "save", "path": "mine"})  # a plain name still works
+    assert explorer.wait_idle() and not explorer.error and (folder / "mine.json").is_file()
