@@ -155,7 +155,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         self._worker = Worker(self._render, self._report)
         self.on_msg(self._on_msg)
         self._worker.request_render((0, self._state, True))
-        self._worker.submit(self._compute_heatmap)
+        self._worker.submit(self._compute_heatmap, key="heatmap")
 
     @t.validate("columns")
     def _columns_in_range(self, proposal: Any) -> int:
@@ -308,7 +308,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
             self.seed = first
             self._publish_labels()
         self._rerender(seq)
-        self._worker.submit(self._compute_heatmap)
+        self._worker.submit(self._compute_heatmap, key="heatmap")
 
     def _on_undo(self, seq: int) -> None:
         self._step(self._undo, self._redo)
@@ -338,7 +338,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
     def _on_heatmap(self, attribute: str | None) -> None:
         if attribute is not None and attribute not in self.attributes:
             raise ProtocolError(f"attribute must be one of the scorers' {self.attributes}; got {attribute!r}")
-        self._worker.submit(lambda: self._compute_heatmap(attribute))
+        self._worker.submit(lambda: self._compute_heatmap(attribute), key="heatmap")
 
     def _on_export_png(self) -> None:
         def job() -> None:

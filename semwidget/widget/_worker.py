@@ -4,7 +4,9 @@ newest render request wins.
 The comm handler only records requests (cheap); one worker thread does the work.
 Render requests are not queued: a newer one replaces an older one not yet
 started, so a fast drag never builds a backlog (at most one render waits).
-Other jobs (heatmap, finders, exports) run in order, before the pending render.
+The pending render goes before other jobs (heatmap, finders, exports), which run
+in order; a job submitted with a ``key`` replaces a queued one of the same key in
+its place, so ten quick "new seeds" compute one heatmap, not ten.
 NVIDIA's stylegan3 visualizer drains its queue to the newest request the same way.
 """
 
@@ -53,7 +55,7 @@ class Worker:
         self._on_error = on_error
         self._cond = threading.Condition()
         self._pending: Any = None
-        self._jobs: deque[Callable[[], None]] = deque()
+        self._jobs: deque[tuple[str | None, Callable[[], None]]] = deque()
         self._active = 0
         self._closed = False
         self.stats = WorkerStats()
@@ -69,9 +71,15 @@ class Worker:
             self.stats.max_pending = max(self.stats.max_pending, 1)
             self._cond.notify()
 
-    def submit(self, job: Callable[[], None]) -> None:
+    def submit(self, job: Callable[[], None], key: str | None = None) -> None:
+        """Queue ``job``; with a ``key``, it replaces a queued job of that key (not one running)."""
         with self._cond:
-            self._jobs.append(job)
+            for i, (queued, _) in enumerate(self._jobs):
+                if key is not None and queued == key:
+                    self._jobs[i] = (key, job)
+                    break
+            else:
+                self._jobs.append((key, job))
             self._cond.notify()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
@@ -97,10 +105,10 @@ class Worker:
                     self._cond.wait()
                 if self._closed:
                     return
-                if self._jobs:
-                    job, request = self._jobs.popleft(), None
-                else:
+                if self._pending is not None:  # what the user is looking at comes first
                     job, request, self._pending = None, self._pending, None
+                else:
+                    job, request = self._jobs.popleft()[1], None
                 self._active += 1
             try:
                 if job is not None:

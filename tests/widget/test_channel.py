@@ -143,3 +143,36 @@ def test_the_page_cannot_point_the_widget_at_another_comm(explorer):
     with pytest.raises(Exception, match="comm_id is this widget's comm id"):
         explorer.set_state({"comm_id": "someone-elses-comm"})
     assert explorer.comm_id == explorer.model_id
+
+
+def test_the_pending_render_goes_first_and_keyed_jobs_coalesce():
+    from semwidget.widget._worker import Worker
+
+    order = []
+    gate = threading.Event()
+    worker = Worker(lambda request: order.append(f"render {request}"), lambda exc, request: None)
+    try:
+        worker.submit(gate.wait)  # hold the worker while requests pile up
+        for i in range(5):
+            worker.submit(lambda i=i: order.append(f"heatmap {i}"), key="heatmap")
+        worker.submit(lambda: order.append("export"))
+        worker.request_render(1)
+        worker.request_render(2)
+        gate.set()
+        assert worker.wait_idle(10)
+        assert order == ["render 2", "heatmap 4", "export"]
+    finally:
+        worker.close()
+
+
+def test_ten_quick_new_seeds_compute_one_heatmap_after_the_images(explorer):
+    calls = []
+    real = explorer.workspace.heatmap
+    explorer.workspace.heatmap = lambda *a, **k: (calls.append(len(explorer.sent)), real(*a, **k))[1]
+    for _ in range(10):
+        explorer.handle({"kind": "new_seeds"})
+    assert explorer.wait_idle(60)
+    assert 1 <= len(calls) <= 2, f"{len(calls)} heatmaps for 10 quick new seeds"
+    first_frame = next(i for i, (c, _) in enumerate(explorer.sent) if c["kind"] == "frame")
+    assert first_frame < calls[-1], "the fresh images left before the heatmap was computed"
+    assert explorer.seed == 3 + 10 * 4
