@@ -20,6 +20,8 @@ Python, JupyterLab 4). Prints plain lines:
 (c) kernel render time against the bare generator forward pass for the same batch
     (target ≤ 1.5×): ``G.synthesize(latents)`` against ``explorer.render_once()``
     (edit + synthesis + encoding, as each frame) and the worker's median during (a).
+(d) ten quick "new seeds" clicks: time until the last one's images are on screen
+    (target < 2 s), and how many heatmaps the kernel computed meanwhile.
 
 Each figure is measured twice (``--server both``, the default): with JupyterLab as
 shipped, and with TCP_NODELAY set on the kernel WebSocket. jupyter_server leaves Nagle's
@@ -331,6 +333,25 @@ def bench_keys(page, n: int = 20) -> dict:
     return {"n": n, "median": statistics.median(times), "p95": pct(times, 0.95)}
 
 
+def bench_new_seeds(page, clicks: int = 10) -> dict:
+    """Clicks on "new seeds" as fast as the page takes them -> the last click's images on screen."""
+    harness.kernel_exec(
+        page,
+        "_sw_hm = ex.workspace.heatmap\n_sw_hm_n = [0]\n"
+        "ex.workspace.heatmap = lambda *a, **k: (_sw_hm_n.__setitem__(0, _sw_hm_n[0] + 1), _sw_hm(*a, **k))[1]",
+    )
+    button = page.locator('[data-testid="new-seeds"]')
+    button.scroll_into_view_if_needed()
+    t0 = page.evaluate("() => performance.now()")
+    for _ in range(clicks):
+        button.click()
+    harness.wait_for_sent_seq(page, timeout=300)
+    shown = page.evaluate("() => performance.now()")
+    heatmaps = harness.kernel_json(page, "(ex.wait_idle(300), _sw_hm_n[0])[1]", timeout=320)
+    harness.kernel_exec(page, "ex.workspace.heatmap = _sw_hm")
+    return {"ms": shown - t0, "heatmaps": heatmaps}
+
+
 def bench_echo(page, n: int = 20) -> dict:
     """Key press on a bare anywidget -> the kernel's answer on screen: the floor under (a)'s key step."""
     button = page.locator('[data-testid="echo"]')
@@ -454,6 +475,12 @@ def run(args, nodelay: bool) -> bool:
             f"(a) the floor, key press -> a bare anywidget's kernel echo on screen: median {echo['median']:.1f} ms, "
             f"p95 {echo['p95']:.1f} ms; the key step is {keys['median'] - echo['median']:+.1f} ms above it "
             f"(target: <= 30 ms above, p95 < 2x its median)"
+        )
+
+        seeds = bench_new_seeds(page)
+        say(
+            f"(d) 10 quick 'new seeds' clicks -> the last one's images on screen: {seeds['ms']:.0f} ms "
+            f"(target < 2000 ms); heatmaps computed meanwhile: {seeds['heatmaps']}"
         )
 
         mouse = RawMouse(debug_port, NOTEBOOK)
