@@ -66,6 +66,8 @@ function render({ model: rawModel, el }) {
         break;
       case "error":
         renderer.onError(msg.seq ?? null);
+        // A refused set_layers changes no trait: stop showing its row as waiting.
+        heatmap.clearPending();
         errors.show(msg.message ?? "error");
         break;
       case "file":

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { viridis } from "../heatmap.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { PENDING_MS, viridis } from "../heatmap.js";
 import { mount, pointer } from "./harness.js";
 
 const click = (el) => el.dispatchEvent(new MouseEvent("click", { bubbles: true }));
@@ -122,5 +122,100 @@ describe("heatmap", () => {
     expect(viridis(0)).toBe("rgb(68, 1, 84)");
     expect(viridis(1)).toBe("rgb(253, 231, 37)");
     expect(viridis(-1)).toBe(viridis(0));
+  });
+});
+
+describe("heatmap legend and scales", () => {
+  const normalizeTo = ($, value) => {
+    $("heatmap-normalize").value = value;
+    $("heatmap-normalize").dispatchEvent(new Event("change"));
+  };
+
+  it("a legend shows the scale: per row by default, the global range with numbers", () => {
+    const { $ } = mount();
+    expect([...$("heatmap-normalize").options].map((o) => o.textContent)).toEqual(["per row", "global"]);
+    expect($("heatmap-normalize").value).toBe("row");
+    expect($("heatmap-legend").hidden).toBe(false);
+    expect($("heatmap-legend").textContent).toContain("each row from its min to its max");
+    normalizeTo($, "global");
+    expect($("heatmap-legend-low").textContent).toBe("0.1");
+    expect($("heatmap-legend-high").textContent).toBe("0.9");
+    expect($("heatmap-legend").textContent).toContain("one scale over all cells");
+    expect($("heatmap-kind").textContent).toContain("one scale over all cells");
+  });
+
+  it("global colours every cell on one scale; nothing is sent, the choice survives a new heatmap", () => {
+    const { $, model } = mount();
+    normalizeTo($, "global");
+    // On [0.1, 0.9]: row 1's maximum 0.4 is no longer the top colour.
+    expect($("heat-0-2").getAttribute("style")).toContain(viridis(1));
+    expect($("heat-1-2").getAttribute("style")).toContain(viridis(0.375));
+    expect($("heat-2-2").getAttribute("style")).toContain(viridis(0.75));
+    expect(model.sentOf("heatmap")).toEqual([]);
+    model.kernelSet("heatmap", { columns: ["a", "b"], values: [[0, 2], [1, 4], [2, 2]], kind: "Δ score" });
+    expect($("heatmap-normalize").value).toBe("global");
+    expect($("heatmap-legend-high").textContent).toBe("4");
+    expect($("heat-0-1").getAttribute("style")).toContain(viridis(0.5));
+    normalizeTo($, "row");
+    expect($("heat-0-1").getAttribute("style")).toContain(viridis(1));
+  });
+
+  it("no legend without a heatmap", () => {
+    const { $ } = mount({ heatmap: {} });
+    expect($("heatmap-legend").hidden).toBe(true);
+  });
+});
+
+describe("heatmap readout", () => {
+  it("shows the hovered or focused cell's direction, layer and value", () => {
+    const { $ } = mount();
+    pointer($("heat-1-2"), "pointerover");
+    expect($("heatmap-readout").textContent).toBe("smile @ ws2: 0.4");
+    expect($("heat-1-2").title).toBe("smile @ ws2: 0.4");
+    $("heat-0-3").dispatchEvent(new FocusEvent("focusin", { bubbles: true }));
+    expect($("heatmap-readout").textContent).toBe("age @ ws3: 0.3");
+    pointer($("heat-2-0"), "pointerover");
+    expect($("heatmap-readout").textContent).toBe("hair @ ws0: not applicable");
+  });
+});
+
+describe("heatmap click feedback", () => {
+  afterEach(() => vi.useRealTimers());
+  const pendingRows = (root) => [...new Set([...root.querySelectorAll('td[data-pending="true"]')].map((td) => td.dataset.row))];
+
+  it("marks the row of a set_layers as pending until the layers change", () => {
+    const { $, root, model } = mount({ layers: [[1, 3], [0], [2]] });
+    expect(pendingRows(root)).toEqual([]);
+    click($("heat-0-0"));
+    expect(pendingRows(root)).toEqual(["0"]);
+    expect(root.querySelectorAll('td[data-row="0"][data-pending="true"]')).toHaveLength(4);
+    model.kernelSet("layers", [[0, 1, 3], [0], [2]]);
+    expect(pendingRows(root)).toEqual([]);
+  });
+
+  it("a brush marks its row; a new heatmap clears it", () => {
+    const { $, root, model } = mount();
+    pointer($("heat-1-0"), "pointerdown");
+    pointer($("heat-1-2"), "pointerover");
+    pointer($("heat-1-2"), "pointerup");
+    expect(pendingRows(root)).toEqual(["1"]);
+    model.kernelSet("heatmap", { ...model.get("heatmap") });
+    expect(pendingRows(root)).toEqual([]);
+  });
+
+  it("an error event, the error trait, or 5 s without an answer clear it", () => {
+    vi.useFakeTimers();
+    const { $, root, model } = mount({ layers: [[1, 3], [0], [2]] });
+    click($("heat-0-0"));
+    model.event({ kind: "error", seq: 2, message: "set_layers: bad layer" });
+    expect(pendingRows(root)).toEqual([]);
+    click($("heat-1-1"));
+    model.kernelSet("error", "worker stopped");
+    expect(pendingRows(root)).toEqual([]);
+    click($("heat-0-2"));
+    vi.advanceTimersByTime(PENDING_MS - 1);
+    expect(pendingRows(root)).toEqual(["0"]);
+    vi.advanceTimersByTime(1);
+    expect(pendingRows(root)).toEqual([]);
   });
 });
