@@ -1,21 +1,35 @@
 // The image grid: one <canvas> per sample, each in a wrapper that other parts
 // (labels.js) decorate. A frame is one sprite image (cells row-major, `columns`
 // per row) decoded once and cut into the canvases, which costs one decode per
-// frame instead of one per cell.
+// frame instead of one per cell. Each cell is captioned with its seed.
 import { h } from "./dom.js";
 
-export function createGrid(model, subs) {
+/**
+ * @param {{onCancel?: () => void}} [options]  onCancel: the progress bar's cancel
+ *   button asks the kernel to stop the job; without it the button is not shown
+ */
+export function createGrid(model, subs, { onCancel } = {}) {
   const cells = h("div", { class: "sw-cells", "data-testid": "grid" });
   const spinner = h("div", { class: "sw-spinner", "data-testid": "spinner", hidden: true, role: "status" },
     h("span", { class: "sw-spinner-wheel", "aria-hidden": "true" }),
     h("span", { class: "sw-visually-hidden", text: "working…" }));
   const progressLabel = h("span", { class: "sw-progress-label" });
   const progressBar = h("progress", { "data-testid": "progress-bar", max: 1, value: 0 });
+  const cancel = h("button", {
+    type: "button", class: "sw-progress-cancel", "data-testid": "progress-cancel", text: "cancel",
+    title: "Stop this job", hidden: !onCancel,
+    onclick: () => {
+      // Once is enough: the kernel stops at its next step, and the bar goes with it.
+      cancel.disabled = true;
+      onCancel?.();
+    },
+  });
   const progress = h("div", { class: "sw-progress", "data-testid": "progress", hidden: true },
-    progressLabel, progressBar);
+    progressLabel, progressBar, cancel);
   const el = h("div", { class: "sw-grid" }, cells, spinner, progress);
   let canvases = [];
   let wraps = [];
+  let seeds = []; // the seed captions, one per cell
   const layoutListeners = new Set();
 
   function layout(count) {
@@ -24,14 +38,18 @@ export function createGrid(model, subs) {
     const side = Number(model.get("resolution")) || 64;
     while (canvases.length > count) {
       canvases.pop();
+      seeds.pop();
       wraps.pop().remove();
     }
     while (canvases.length < count) {
       const i = canvases.length;
       const canvas = h("canvas", { class: "sw-cell", "data-testid": `cell-${i}`, width: side, height: side });
-      const wrap = h("div", { class: "sw-cell-wrap", "data-testid": `cell-wrap-${i}`, "data-label": "none" }, canvas);
+      // Hidden until a frame says which seed the cell shows.
+      const seed = h("span", { class: "sw-cell-seed", "data-testid": `cell-seed-${i}`, hidden: true });
+      const wrap = h("div", { class: "sw-cell-wrap", "data-testid": `cell-wrap-${i}`, "data-label": "none" }, canvas, seed);
       canvases.push(canvas);
       wraps.push(wrap);
+      seeds.push(seed);
       cells.append(wrap);
     }
     for (const fn of layoutListeners) fn(wraps);
@@ -46,10 +64,15 @@ export function createGrid(model, subs) {
     el.classList.toggle("sw-busy", Boolean(model.get("busy")));
   }
 
+  let progressJob = null; // the label of the job the bar shows
   function showProgress() {
     const p = model.get("progress") ?? {};
     const total = Number(p.total) || 0;
     progress.hidden = total <= 0;
+    // A cancel pressed for one job must not disable it for the next.
+    const job = total > 0 ? String(p.label ?? "") : null;
+    if (job !== progressJob) cancel.disabled = false;
+    progressJob = job;
     if (total <= 0) return;
     progressBar.max = total;
     progressBar.value = Math.min(Number(p.value) || 0, total);
@@ -101,7 +124,17 @@ export function createGrid(model, subs) {
       const sy = Math.floor(i / columns) * cell;
       ctx.drawImage(image, sx, sy, cell, cell, 0, 0, cell, cell);
     });
+    showSeeds(msg.seed);
     discard(image);
+  }
+
+  /** Cell i shows sample seed + i (the kernel draws sample i from seed + i). */
+  function showSeeds(first) {
+    const known = Number.isInteger(first);
+    seeds.forEach((caption, i) => {
+      caption.hidden = !known;
+      caption.textContent = known ? `seed ${first + i}` : "";
+    });
   }
 
   function discard(image) {

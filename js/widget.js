@@ -13,6 +13,7 @@ import { createHandles } from "./handles.js";
 import { createHeatmap } from "./heatmap.js";
 import { createKernelStatus } from "./kernel-status.js";
 import { createLabels } from "./labels.js";
+import { REQUESTS } from "./messages.js";
 import { createPad } from "./pad.js";
 import { createRenderer } from "./renderer.js";
 import { subscriptions } from "./model.js";
@@ -34,7 +35,11 @@ function render({ model: rawModel, el }) {
   const subs = subscriptions(model);
 
   const errors = createErrors(model, subs);
-  const grid = createGrid(model, subs);
+  // A job is cancelled with a "cancel" request; with a protocol that has none,
+  // the progress bar offers no button rather than one that would throw.
+  const grid = createGrid(model, subs, {
+    onCancel: REQUESTS.includes("cancel") ? () => renderer.send("cancel", {}) : undefined,
+  });
   const renderer = createRenderer(model, root, grid);
   // Every request goes through the renderer, which numbers those that change the image.
   const send = renderer.send;
@@ -54,6 +59,11 @@ function render({ model: rawModel, el }) {
       h("div", { class: "sw-controls" }, directions.el, handles.el, pad.el, heatmap.el)),
   );
   el.append(root);
+
+  // For styles and tests: the kernel is working on something.
+  const showBusy = () => root.setAttribute("data-busy", String(Boolean(model.get("busy"))));
+  subs.on("change:busy", showBusy);
+  showBusy();
 
   subs.on("msg:custom", (msg, buffers) => {
     switch (msg?.kind) {

@@ -10,6 +10,15 @@ describe("errors", () => {
     expect($("error").hidden).toBe(true);
   });
 
+  it("the trait going back to \"\" clears the banner, whatever it showed last", () => {
+    const { $, model } = mount({ error: "worker stopped" });
+    model.event({ kind: "error", seq: 3, message: "render 3 failed" });
+    expect($("error-message").textContent).toBe("render 3 failed");
+    model.kernelSet("error", "");
+    expect($("error").hidden).toBe(true);
+    expect($("error-message").textContent).toBe("");
+  });
+
   it("shows error events, can be dismissed, and the widget keeps working", async () => {
     const { $, model, root } = mount();
     model.event({ kind: "error", seq: 1, message: "render 1 failed" });

@@ -1,5 +1,14 @@
 import { describe, expect, it, vi } from "vitest";
-import { frame, mount, tick } from "./harness.js";
+import { createGrid } from "../grid.js";
+import { subscriptions } from "../model.js";
+import { frame, MockModel, mount, tick } from "./harness.js";
+
+// The kernel engineer is adding "cancel" to the protocol; until messages.js has
+// it, these tests see the protocol as it will be (the widget hides the button otherwise).
+vi.mock("../messages.js", async (importOriginal) => {
+  const actual = await importOriginal();
+  return { ...actual, REQUESTS: [...new Set([...actual.REQUESTS, "cancel"])] };
+});
 
 // The canvases (as the browser test finds them), not their cell-wrap-{i} wrappers.
 const cells = (root) => [...root.querySelectorAll('[data-testid="grid"] canvas[data-testid^="cell-"]')];
@@ -72,5 +81,48 @@ describe("grid", () => {
     model.kernelSet("progress", {});
     expect($("spinner").hidden).toBe(true);
     expect($("progress").hidden).toBe(true);
+  });
+
+  it("captions each cell with its seed: the frame's first seed + i", async () => {
+    const { $, model } = mount({ n_samples: 3 });
+    expect($("cell-seed-0").hidden).toBe(true); // no frame yet
+    const [msg, buffers] = frame(1, { count: 3 });
+    model.event({ ...msg, seed: 12 }, buffers);
+    await tick();
+    expect(["cell-seed-0", "cell-seed-1", "cell-seed-2"].map((id) => [$(id).hidden, $(id).textContent]))
+      .toEqual([[false, "seed 12"], [false, "seed 13"], [false, "seed 14"]]);
+    expect($("cell-wrap-1").contains($("cell-seed-1"))).toBe(true);
+    model.event({ ...frame(2, { count: 3 })[0], seed: null }, buffers);
+    await tick();
+    expect($("cell-seed-0").hidden).toBe(true);
+    model.event({ ...frame(3, { count: 3 })[0], seed: 2.5 }, buffers);
+    await tick();
+    expect($("cell-seed-2").hidden).toBe(true);
+  });
+
+  it("the progress bar's cancel button sends cancel, once per job", () => {
+    const { $, model } = mount({ progress: { label: "sefa", value: 1, total: 5 } });
+    const cancel = $("progress-cancel");
+    expect($("progress").contains(cancel)).toBe(true);
+    expect(cancel.textContent).toBe("cancel");
+    expect(cancel.hidden).toBe(false);
+    cancel.click();
+    expect(model.sentOf("cancel")).toEqual([{ kind: "cancel" }]);
+    expect(cancel.disabled).toBe(true);
+    model.kernelSet("progress", { label: "sefa", value: 2, total: 5 });
+    expect(cancel.disabled).toBe(true);
+    model.kernelSet("progress", {});
+    model.kernelSet("progress", { label: "heatmap", value: 0, total: 3 });
+    expect(cancel.disabled).toBe(false);
+  });
+
+  it("createGrid without onCancel shows no cancel button", () => {
+    const model = new MockModel({ progress: { label: "sefa", value: 1, total: 5 } });
+    const grid = createGrid(model, subscriptions(model));
+    expect(grid.el.querySelector('[data-testid="progress-cancel"]').hidden).toBe(true);
+    const onCancel = vi.fn();
+    const withCancel = createGrid(model, subscriptions(model), { onCancel });
+    withCancel.el.querySelector('[data-testid="progress-cancel"]').click();
+    expect(onCancel).toHaveBeenCalledTimes(1);
   });
 });

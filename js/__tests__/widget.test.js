@@ -9,6 +9,15 @@ describe("widget", () => {
     expect(root.getAttribute("data-sent-seq")).toBe("1");
   });
 
+  it("the root says whether the kernel is busy", () => {
+    const { root, model } = mount({ busy: false });
+    expect(root.getAttribute("data-busy")).toBe("false");
+    model.kernelSet("busy", true);
+    expect(root.getAttribute("data-busy")).toBe("true");
+    model.kernelSet("busy", false);
+    expect(root.getAttribute("data-busy")).toBe("false");
+  });
+
   it("a file event becomes a download of its bytes", async () => {
     const { model } = mount();
     const createUrl = vi.spyOn(URL, "createObjectURL").mockReturnValue("blob:gif");
