@@ -18,6 +18,11 @@ export function createToolbar(model, send, subs) {
     send("export_gif", { direction: d, frames: GIF_FRAMES, extent: extentOf(directionsOf(model)[d]) });
   });
 
+  // Pixels per generated pixel in the PNG; the kernel checks the range.
+  const exportScale = h("select", {
+    class: "sw-export-scale", "data-testid": "export-scale", "aria-label": "PNG scale", title: "PNG size: 1× or 2× the generator's resolution",
+  }, h("option", { value: "1", text: "1×" }), h("option", { value: "2", text: "2×" }));
+
   const method = h("select", { "data-testid": "compute-method", "aria-label": "finder" },
     h("option", { value: "sefa", text: "SeFa" }), h("option", { value: "ganspace", text: "GANSpace" }));
   const count = h("input", {
@@ -50,7 +55,8 @@ export function createToolbar(model, send, subs) {
         button("reset", "reset", "All α back to 0", () => send("reset")), undo, redo,
         button("new-seeds", "new seeds", "Show the next samples", () => send("new_seeds", { seed: null }))),
       h("div", { class: "sw-group" },
-        button("export-png", "PNG", "Download the grid as PNG", () => send("export_png")), exportGif,
+        button("export-png", "PNG", "Download the grid as PNG", () => send("export_png", { scale: Number(exportScale.value) })),
+        exportScale, exportGif,
         button("copy-code", "code", "Python that reproduces this edit", () => send("copy_code"))),
       h("div", { class: "sw-group sw-compute" }, method, count, layer, compute),
       h("div", { class: "sw-group sw-annotations" }, path, save, load)),

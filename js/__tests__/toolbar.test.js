@@ -10,10 +10,20 @@ describe("toolbar", () => {
       { kind: "undo", seq: 3 },
       { kind: "redo", seq: 4 },
       { kind: "new_seeds", seq: 5, seed: null },
-      { kind: "export_png" },
+      { kind: "export_png", scale: 1 },
       { kind: "export_gif", direction: 1, frames: 24, extent: 3 },
       { kind: "copy_code" },
     ]);
+  });
+
+  it("PNG export sends the chosen scale, 1× by default", () => {
+    const { $, model } = mount();
+    expect([...$("export-scale").options].map((o) => [o.value, o.textContent])).toEqual([["1", "1×"], ["2", "2×"]]);
+    expect($("export-scale").value).toBe("1");
+    $("export-png").click();
+    $("export-scale").value = "2";
+    $("export-png").click();
+    expect(model.sentOf("export_png")).toEqual([{ kind: "export_png", scale: 1 }, { kind: "export_png", scale: 2 }]);
   });
 
   it("undo/redo follow can_undo/can_redo; GIF needs an active direction", () => {
