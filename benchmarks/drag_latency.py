@@ -337,8 +337,8 @@ def bench_new_seeds(page, clicks: int = 10) -> dict:
     """Clicks on "new seeds" as fast as the page takes them -> the last click's images on screen."""
     harness.kernel_exec(
         page,
-        "_sw_hm = ex.workspace.heatmap\n_sw_hm_n = [0]\n"
-        "ex.workspace.heatmap = lambda *a, **k: (_sw_hm_n.__setitem__(0, _sw_hm_n[0] + 1), _sw_hm(*a, **k))[1]",
+        "from semwidget.widget import _jobs as _sw_jobs\n_sw_hm = _sw_jobs.image_change_heatmap\n_sw_hm_n = [0]\n"
+        "_sw_jobs.image_change_heatmap = lambda *a: (_sw_hm_n.__setitem__(0, _sw_hm_n[0] + 1), _sw_hm(*a))[1]",
     )
     button = page.locator('[data-testid="new-seeds"]')
     button.scroll_into_view_if_needed()
@@ -348,7 +348,7 @@ def bench_new_seeds(page, clicks: int = 10) -> dict:
     harness.wait_for_sent_seq(page, timeout=300)
     shown = page.evaluate("() => performance.now()")
     heatmaps = harness.kernel_json(page, "(ex.wait_idle(300), _sw_hm_n[0])[1]", timeout=320)
-    harness.kernel_exec(page, "ex.workspace.heatmap = _sw_hm")
+    harness.kernel_exec(page, "_sw_jobs.image_change_heatmap = _sw_hm")
     return {"ms": shown - t0, "heatmaps": heatmaps}
 
 

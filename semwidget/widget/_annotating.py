@@ -1,148 +1,65 @@
-"""Labelling, naming and saving annotations: the Explorer's requests and Python API
-for them, kept apart from rendering so each file reads in one sitting."""
+"""Labels, names and annotation files, as functions of a session.
+
+A label is kept with the exact latent code that was on screen in its cell (the sample
+with the edit applied), so a boundary trained from labels means what the user saw.
+Files hold the same (:class:`semwidget._annotations.Annotations`); files of the older
+format, labelled by seed only, get the plain sample of each seed.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import numpy as np
+import torch
 
 from .._annotations import Annotations
-from ..directions import Directions, boundary_from_labels
-from ._files import annotation_file
-from ._protocol import ProtocolError
-from ._workspace import EditState
+from ..generators import Generator
+from ._rendering import Renderer
+from ._state import Label, Session, code_bytes, code_key, labelled, loaded, new_block
 
 
-class AnnotationRequests:
-    """Mixed into :class:`~semwidget.widget._explorer.Explorer`; uses its workspace,
-    state, lock, worker and traits."""
+def cell_label(renderer: Renderer, s: Session, cell: int, value: int, seen: Session | None = None) -> Session:
+    """``s`` with the image in ``cell`` of the session ``seen`` (the frame on screen;
+    default ``s``) labelled ``value`` for the current attribute (0 clears)."""
+    seen = s if seen is None else seen
+    if not 0 <= cell < seen.n_samples:
+        raise ValueError(f"label needs a cell in [0, {seen.n_samples}); got {cell}")
+    ws = renderer.latents(seen).ws[cell]
+    return labelled(s, Label.of(s.attribute, seen.seed + cell, value, ws))
 
-    _labels: dict[str, dict[int, int]]
-    annotations_dir: Path
-    annotations_path: str
-    error: str
-    workspace: Any
-    _state: EditState
 
-    def _on_set_attribute(self, name: str) -> None:
-        name = name.strip()
-        if not name:
-            raise ProtocolError("an attribute needs a name")
-        with self._lock:
-            self.attribute = name
-            self._publish_labels()
+def cell_labels(renderer: Renderer, s: Session) -> list[int]:
+    """Per grid cell, the label of the image on screen (0: none) for the current attribute."""
+    if not any(x.attribute == s.attribute for x in s.labels):
+        return [0] * s.n_samples
+    ws = renderer.latents(s).ws
+    return [s.label_of(s.seed + i, code_key(code_bytes(ws[i]))) for i in range(s.n_samples)]
 
-    def _on_label(self, cell: int, value: int, seed: int | None) -> None:
-        if not self.attribute:
-            raise ProtocolError("name the attribute before labelling cells")
-        if not 0 <= cell < self.n_samples or value not in (1, -1, 0):
-            raise ProtocolError(f"label needs a cell in [0, {self.n_samples}) and a value of 1, -1 or 0")
-        with self._lock:
-            # The seed of the frame the user saw: new seeds may be on their way.
-            seed = (self.seed if seed is None else seed) + cell
-            by_seed = self._labels.setdefault(self.attribute, {})
-            if value:
-                by_seed[seed] = value
-            else:
-                by_seed.pop(seed, None)
-            self._publish_labels()
 
-    def _on_train(self) -> None:
-        self._worker.submit(lambda: self.train(self.attribute))
+def to_annotations(g: Generator, s: Session) -> Annotations:
+    codes = np.stack([x.array(g.num_ws, g.w_dim) for x in s.labels]) if s.labels else None
+    return Annotations(
+        model={"name": g.name, "fingerprint": g.fingerprint},
+        blocks=[(b.directions, b.recipe) for b in s.blocks],
+        layers=[[s.columns[c].name for c in cols] for cols in s.layers],
+        notes=list(s.notes),
+        labels=[(x.attribute, x.seed, x.value) for x in s.labels],
+        codes=codes,
+    )
 
-    def _on_rename(self, direction: int, label: str) -> None:
-        self._check_direction(direction)
-        if not label.strip():
-            raise ProtocolError("a direction's name cannot be empty")
-        with self._lock:
-            self.workspace.rename(direction, label.strip())
-            self._publish_directions()
 
-    def _on_note(self, direction: int, text: str) -> None:
-        self._check_direction(direction)
-        with self._lock:
-            self.workspace.notes[direction] = text
-            self._publish_directions()
-
-    def _on_save(self, path: str) -> None:
-        # From the page, ``path`` is a name inside annotations_dir (see _files.py).
-        target = annotation_file(self.annotations_dir, path, create=True)
-        self._worker.submit(lambda: self._saved_as(self.save_annotations(target), path.strip()))
-
-    def _on_load(self, path: str) -> None:
-        target = annotation_file(self.annotations_dir, path, create=False)
-        self._worker.submit(lambda: self._saved_as(self.load_annotations(target), path.strip()))
-
-    def _saved_as(self, _result: object, name: str) -> None:
-        with self.hold_sync():
-            self.annotations_path = name  # what the page typed, shown back in its field
-            self.error = ""  # a success clears the last error
-
-    # ---- annotations (Python API; the requests above call these) --------------------
-
-    def train(self, attribute: str) -> Directions:
-        """Fit a boundary from the labels given to ``attribute`` and add it as a direction."""
-        with self._lock:
-            by_seed = dict(self._labels.get(attribute, {}))
-        if not attribute or not by_seed:
-            raise ValueError(f"no labels for {attribute!r}: mark grid cells positive and negative first")
-        seeds = sorted(by_seed)
-        latents = self.generator.sample(seeds=seeds)
-        found = boundary_from_labels(latents, [by_seed[s] for s in seeds], name=attribute)
-        self._add(found, recipe=None)
-        return found
-
-    def save_annotations(self, path: str | Path) -> Path:
-        """Save names, labels, directions, their layers and notes to ``path`` (.json + .npz)."""
-        with self._lock:
-            annotations = Annotations(
-                model={"name": self.generator.name, "fingerprint": self.generator.fingerprint},
-                blocks=[(s.directions, s.recipe) for s in self.workspace.sources],
-                layers=[[self.workspace.columns[c].name for c in cols] for cols in self._state.layers],
-                notes=list(self.workspace.notes),
-                labels={a: dict(v) for a, v in self._labels.items() if v},
-            )
-        written = annotations.save(path)
-        self.annotations_path = str(path)
-        return written
-
-    def load_annotations(self, path: str | Path) -> Annotations:
-        """Replace directions, layers, notes and labels with those saved at ``path``
-        (saved on this same model)."""
-        annotations = Annotations.load(path)
-        annotations.check_model(self.generator.fingerprint, self.generator.name)
-        with self._lock:
-            self.workspace.clear()
-            for directions, recipe in annotations.blocks:
-                self.workspace.add(directions, recipe)
-            self.workspace.notes = list(annotations.notes)
-            layers = tuple(tuple(self.workspace.column_index(n) for n in cols) for cols in annotations.layers)
-            k = len(self.workspace.extents)
-            state = EditState((0.0,) * k, tuple(range(min(k, 3))), layers, (0, 1) if k >= 2 else ())
-            self.workspace.check_state(state)
-            self._labels = {a: dict(v) for a, v in annotations.labels.items()}
-            if self.attribute not in self._labels and self._labels:
-                self.attribute = next(iter(self._labels))  # carry on labelling where the file left off
-            self._undo.clear()
-            self._redo.clear()
-            self._state = state
-            self._publish_directions()
-            self._publish_state()
-            self._publish_labels()
-            self._request_render(self.render_seq, state, True)
-        self.annotations_path = str(path)
-        self._compute_heatmap()
-        return annotations
-
-    def _check_direction(self, direction: int) -> None:
-        k = len(self.workspace.extents)
-        if not 0 <= direction < k:
-            raise ProtocolError(f"direction must be an index in [0, {k}); got {direction}")
-
-    def _publish_labels(self) -> None:
-        by_seed = self._labels.get(self.attribute, {})
-        with self.hold_sync():
-            self.cell_labels = [by_seed.get(self.seed + i, 0) for i in range(self.n_samples)]
-            self.label_counts = {
-                a: [sum(v > 0 for v in d.values()), sum(v < 0 for v in d.values())] for a, d in self._labels.items()
-            }
+def from_annotations(g: Generator, s: Session, annotations: Annotations) -> Session:
+    """``s`` with the file's directions, layers, notes and labels (saved on this model)."""
+    annotations.check_model(g.fingerprint, g.name)
+    if annotations.codes is not None and annotations.codes.shape[1:] != (g.num_ws, g.w_dim):
+        raise ValueError(
+            f"label codes of shape {annotations.codes.shape[1:]} do not fit {g.name} ({g.num_ws}, {g.w_dim})"
+        )
+    blocks = [new_block(g, d, recipe) for d, recipe in annotations.blocks]
+    if annotations.codes is None:  # format 1: a label meant the plain sample of its seed
+        seeds = [seed for _, seed, _ in annotations.labels]
+        ws = g.sample(seeds=seeds).ws if seeds else torch.empty(0)
+        codes = [ws[i] for i in range(len(seeds))]
+    else:
+        codes = [torch.from_numpy(c) for c in annotations.codes]
+    labels = [Label.of(a, seed, v, code) for (a, seed, v), code in zip(annotations.labels, codes)]
+    return loaded(s, blocks, annotations.layers, annotations.notes, labels, g.num_ws)

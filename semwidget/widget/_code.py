@@ -9,8 +9,9 @@ from __future__ import annotations
 import ast
 import re
 
+from ..generators import Generator
 from ..zoo import CATALOG
-from ._workspace import EditState, Workspace
+from ._state import Session
 
 # The keyword arguments each finder's recipe may carry, and the type of each value.
 _FINDERS: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -68,37 +69,38 @@ def _number(x: float) -> str:
     return f"{x:.4g}"
 
 
-def edit_code(ws: Workspace, state: EditState, seed: int, n_samples: int, columns: int) -> str:
-    g = ws.generator
+def edit_code(g: Generator, s: Session, columns: int) -> str:
     lines = ["import semwidget", ""]
     if g.name in CATALOG:
         lines.append(f'G = semwidget.load("{g.name}")')
     else:
         lines.append(f"G = semwidget.as_generator(generator)  # the generator you gave Explorer, {g.name!r}")
-    for b, source in enumerate(ws.sources):
-        call = finder_call(source.recipe)
+    for b, block in enumerate(s.blocks):
+        call = finder_call(block.recipe)
         if call:
             lines.append(f"d{b} = {call}.fit(G).directions_")
         else:
             # No finder recreates these (given by the caller, or trained from labels): write them out.
-            d = source.directions
+            d = block.directions
+            sigmas = "" if d.sigmas is None else f", sigmas={d.sigmas.tolist()!r}"
             lines.append(
                 f"d{b} = semwidget.Directions(vectors={d.vectors.tolist()!r}, scores={d.scores.tolist()!r}, "
-                f"space={d.space!r}, labels={list(d.labels)!r}, method={d.method!r})"
+                f"space={d.space!r}, labels={list(d.labels)!r}, method={d.method!r}{sigmas})"
             )
-    lines += ["", f"latents = G.sample({n_samples}, seed={seed})"]
-    for b, source in enumerate(ws.sources):
-        d = source.directions
+    lines += ["", f"latents = G.sample({s.n_samples}, seed={s.seed})"]
+    i = 0
+    for b, block in enumerate(s.blocks):
+        d = block.directions
         for row in range(len(d)):
-            i = source.start + row
-            a, cols = state.alphas[i], state.layers[i]
+            a, cols = s.alphas[i], s.layers[i]
+            i += 1
             if a == 0 or not cols:
                 continue
             args = [f"d{b}[{row}]", _number(a)]
             if d.sigmas is not None:
                 args.append('scale="sigma"')
             if d.is_latent and len(cols) != g.num_ws:
-                args.append(f"layers={[ws.columns[c].ws for c in cols]}")
+                args.append(f"layers={[s.columns[c].ws for c in cols]}")
             lines.append(f"latents = semwidget.edit(latents, {', '.join(args)})  # {d.labels[row]!r}")
     lines.append(f"semwidget.image_grid(G.synthesize(latents), ncols={columns})")
     return "\n".join(lines) + "\n"

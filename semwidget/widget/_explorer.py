@@ -1,15 +1,24 @@
 """``semwidget.Explorer``: the image grid, direction handles, 2-D pad and layer heatmap.
 
-The kernel side of the widget. Requests from the front end are validated
-(:mod:`._protocol`), recorded, and handed to a background worker
-(:mod:`._worker`) so the notebook never freezes and the newest render wins.
-All maths goes through :class:`._workspace.Workspace`, i.e. the public API.
+The thin anywidget class that wires the parts together:
+
+- :mod:`._state`: the one session state (immutable, versioned) and its changes;
+- :mod:`._rendering`: what a session looks like (latents, images, frames);
+- :mod:`._jobs`: slow work (heatmap, finders, exports, training), run by :mod:`._worker`;
+- :mod:`._annotating`: labels and annotation files;
+- :mod:`._protocol` and ``_schema.json``: what the page may send, checked before use.
+
+Every request from the page is validated, turned into a change of the session (under
+one lock, so changes, traits and frame numbers keep one order), and the traits the page
+reads are published from the new session. Renders and jobs run on the worker thread.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +26,19 @@ import anywidget
 import torch
 import traitlets as t
 
-from .._progress import report_to
-from .._rescore import rescore
-from ..directions import Directions, GANSpace, SeFa
+from .._annotations import Annotations
+from ..directions import Directions
 from ..generators import Generator, as_generator
 from ..scorers import Scorer, as_scorer
-from . import _frames
-from ._annotating import AnnotationRequests
+from . import _frames, _jobs
+from . import _state as st
+from ._annotating import cell_label, cell_labels, from_annotations, to_annotations
 from ._code import edit_code
-from ._protocol import REQUESTS, ProtocolError, parse_request, request_id
+from ._files import annotation_file
+from ._protocol import NUMBERED, ProtocolError, check_trait_write, parse_request, request_id
+from ._rendering import Renderer
 from ._routing import deliver_where_addressed
 from ._worker import Worker
-from ._workspace import EditState, Workspace, replace_at
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +47,7 @@ _UNBUILT = """export default { render({ el }) { el.textContent =
   "semwidget's front end is not built: run `npm install && npm run build` in the semwidget checkout."; } };"""
 _MAX_CELL = 256  # larger generators are shown downscaled; exports keep full size
 _MAX_COLUMNS = 8
+_SHOWN = 16  # sessions of the newest frames, so a label means the frame the user saw
 
 
 def _static(name: str, fallback: str = "") -> str:
@@ -44,7 +55,7 @@ def _static(name: str, fallback: str = "") -> str:
     return path.read_text() if path.is_file() else fallback
 
 
-class Explorer(AnnotationRequests, anywidget.AnyWidget):
+class Explorer(anywidget.AnyWidget):
     """Explore directions of a generator in a live grid.
 
     Parameters
@@ -84,6 +95,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
     heatmap = t.Dict().tag(sync=True)
     feature_layers = t.List(t.Unicode()).tag(sync=True)
     render_seq = t.Int(0).tag(sync=True)
+    state_version = t.Int(0).tag(sync=True)
     frame_checksum = t.Int(0).tag(sync=True)
     error = t.Unicode("").tag(sync=True)
     busy = t.Bool(False).tag(sync=True)
@@ -114,70 +126,94 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         if not isinstance(n_samples, int) or not 1 <= n_samples <= 64:
             raise ValueError(f"n_samples must be an int in [1, 64]; got {n_samples!r}")
         g: Generator = as_generator(generator)
+        if directions is None:
+            directions = _default_directions(g)
+        given = [directions] if isinstance(directions, Directions) else list(directions)
+        if not given or not all(isinstance(d, Directions) for d in given):
+            raise TypeError(f"directions must be semwidget.Directions or a list of them; got {directions!r:.80}")
+        blocks = [st.new_block(g, d) for d in given]
+        self._generator = g
+        self._renderer = Renderer(g)
+        self._history = st.History(st.initial(int(seed), n_samples, st.base_columns(g), blocks, g.num_ws))
+        # Changes, the traits they publish and the frame numbers they take happen in one order.
+        self._lock = threading.RLock()
         # Messages leave from the comm handler's thread and the worker's: one at a time.
         self._send_lock = threading.Lock()
         self.annotations_dir = Path(annotations_dir).absolute()
-        self.workspace = Workspace(g)
-        if directions is None:
-            directions = SeFa(n_directions=min(5, g.w_dim)).fit(g).directions_
-        blocks = [directions] if isinstance(directions, Directions) else list(directions)
-        if not blocks or not all(isinstance(d, Directions) for d in blocks):
-            raise TypeError(f"directions must be semwidget.Directions or a list of them; got {directions!r:.80}")
-        for block in blocks:
-            self.workspace.add(block)
         ncols = columns or max(1, round(n_samples**0.5 + 0.499))
         super().__init__(
             n_samples=n_samples,
-            seed=int(seed),
             columns=int(ncols),
             resolution=min(g.img_resolution, _MAX_CELL),
             feature_layers=sorted(g.feature_layers),
         )
         self._scorer: Scorer | None = None if scorers is None else as_scorer(scorers)
         self.attributes = list(self._scorer.names) if self._scorer else []
-        self._labels: dict[str, dict[int, int]] = {}
         self.comm_id = self.model_id
         deliver_where_addressed(self.comm)
-        self._lock = threading.RLock()
-        self._base = g.sample(n_samples, seed=seed)
-        self._state = self._initial_state()
-        self._undo: list[EditState] = []
-        self._redo: list[EditState] = []
         self.last_frame: _frames.Frame | None = None
         # The newest seq seen from the page or given out here: every frame's seq is above it,
         # so the page draws the newest kernel state even when a cell changes it too.
         self._seq = 0
-        self._base_version = 0  # bumped with every new set of seeds; keys the image cache
-        self._last_images: tuple[tuple[int, EditState], torch.Tensor] | None = None
-        self._publish_directions()
-        self._publish_state()
-        self._publish_labels()
+        self._shown: OrderedDict[int, st.Session] = OrderedDict()  # version -> session, of frames sent
+        self._heatmaps: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()
+        self._heatmap_attribute: str | None = None
+        self._heatmap_queued: tuple[object, ...] | None = None
+        self._job_running = False
+        self._handlers: dict[str, Callable[..., None]] = {
+            "render": self._on_render,
+            "set_active": self._on_set_active,
+            "set_layers": self._on_set_layers,
+            "set_pad": self._on_set_pad,
+            "new_seeds": self._on_new_seeds,
+            "undo": self._on_undo,
+            "redo": self._on_redo,
+            "reset": self._on_reset,
+            "compute": self._on_compute,
+            "heatmap": self._on_heatmap,
+            "cancel": self._on_cancel,
+            "export_png": self._on_export_png,
+            "export_gif": self._on_export_gif,
+            "copy_code": self._on_copy_code,
+            "set_attribute": self._on_set_attribute,
+            "label": self._on_label,
+            "train": self._on_train,
+            "rename": self._on_rename,
+            "note": self._on_note,
+            "save": self._on_save,
+            "load": self._on_load,
+        }
+        self._publish(self._history.now)
         self._worker = Worker(self._render, self._report)
         self.on_msg(self._on_msg)
-        self._worker.request_render((0, self._state, True))
-        self._worker.submit(self._compute_heatmap, key="heatmap")
+        self._worker.request_render((0, self._history.now, True))  # the first frame: seq 0
+        self._ensure_heatmap()
 
     @t.validate("columns")
     def _columns_in_range(self, proposal: Any) -> int:
-        if not 1 <= proposal.value <= _MAX_COLUMNS:
-            raise t.TraitError(f"columns must be in [1, {_MAX_COLUMNS}]; got {proposal.value}")
-        return int(proposal.value)
+        return self._check_columns(proposal.value)
 
     @t.validate("resolution")
     def _resolution_in_range(self, proposal: Any) -> int:
+        return self._check_resolution(proposal.value)
+
+    def _check_columns(self, value: int) -> int:
+        if not 1 <= value <= _MAX_COLUMNS:
+            raise t.TraitError(f"columns must be in [1, {_MAX_COLUMNS}]; got {value}")
+        return int(value)
+
+    def _check_resolution(self, value: int) -> int:
         # Cells are drawn at most twice the generator's size: no 6000-pixel sprites from the page.
-        top = 2 * self.workspace.generator.img_resolution if hasattr(self, "workspace") else _MAX_CELL
-        if not 8 <= proposal.value <= top:
-            raise t.TraitError(f"resolution must be in [8, {top}] pixels; got {proposal.value}")
-        return int(proposal.value)
+        top = 2 * self._generator.img_resolution
+        if not 8 <= value <= top:
+            raise t.TraitError(f"resolution must be in [8, {top}] pixels; got {value}")
+        return int(value)
 
     @t.validate("n_samples")
     def _n_samples_fixed(self, proposal: Any) -> int:
-        # The grid's samples are drawn once for this count: it is set by the constructor only.
-        if getattr(self, "_base", None) is not None and proposal.value != len(self._base):
-            raise t.TraitError(f"n_samples is fixed at {len(self._base)} for this Explorer; got {proposal.value}")
-        if not 1 <= proposal.value <= 64:
-            raise t.TraitError(f"n_samples must be in [1, 64]; got {proposal.value}")
+        # The grid's samples are drawn for this count: it is set by the constructor only.
+        if hasattr(self, "_history") and proposal.value != self._history.now.n_samples:
+            raise t.TraitError(f"n_samples is fixed at {self._history.now.n_samples} for this Explorer")
         return int(proposal.value)
 
     @t.validate("comm_id")
@@ -191,19 +227,27 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
 
     @property
     def generator(self) -> Generator:
-        return self.workspace.generator
+        return self._generator
+
+    @property
+    def state(self) -> st.Session:
+        """The session on screen (immutable; every change makes a new one)."""
+        return self._history.now
 
     @property
     def direction_blocks(self) -> list[Directions]:
         """The directions shown, as the Directions blocks they were added in (row i of
         the widget is row i of these, concatenated)."""
-        with self._lock:
-            return [s.directions for s in self.workspace.sources]
+        return [b.directions for b in self.state.blocks]
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Render counts and timings: requested, rendered, dropped, max_pending, render_ms_median."""
+        """Render and job counts and timings: requested, rendered, dropped, render_ms_median..."""
         return self._worker.stats.as_dict()
+
+    @property
+    def worker_alive(self) -> bool:
+        return self._worker.alive
 
     def handle(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         """Process one request as if it came from the front end (what the comm handler calls).
@@ -211,7 +255,7 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
         From Python, a request that changes the image may leave out ``seq``: its frame is
         numbered after everything the page has asked for, so the page shows it.
         """
-        if isinstance(content, dict) and "seq" in REQUESTS.get(content.get("kind"), {}):  # type: ignore[arg-type]
+        if isinstance(content, dict) and content.get("kind") in NUMBERED:
             content = {"seq": 0, **content}
         self._on_msg(self, content, buffers or [])
 
@@ -221,12 +265,11 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
 
     def latents(self) -> Any:
         """The latents on screen: the grid's samples with the current edit applied."""
-        with self._lock:
-            return self.workspace.edited(self._base, self._state)
+        return self._renderer.latents(self.state)
 
     def images(self) -> torch.Tensor:
         """The images on screen, float in [-1, 1], shape (n_samples, 3, H, W)."""
-        return self.generator.synthesize(self.latents())
+        return self._renderer.images(self.state)
 
     def render_once(self, final: bool = True) -> _frames.Frame:
         """Render and encode the current grid in this thread (what each frame costs)."""
@@ -234,8 +277,45 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
 
     def code(self) -> str:
         """Python that reproduces the current edit."""
-        with self._lock:
-            return edit_code(self.workspace, self._state, self.seed, self.n_samples, self.columns)
+        return edit_code(self._generator, self.state, self.columns)
+
+    def train(self, attribute: str) -> Directions:
+        """Fit a boundary from the images labelled for ``attribute`` (as they were on
+        screen) and add it as a direction."""
+        found = _jobs.train(self._generator, self.state, attribute)
+        self._add(found)
+        return found
+
+    def save_annotations(self, path: str | Path) -> Path:
+        """Save names, labels, directions, their layers and notes to ``path`` (.json + .npz)."""
+        written = to_annotations(self._generator, self.state).save(path)
+        self.annotations_path = str(path)
+        return written
+
+    def load_annotations(self, path: str | Path) -> Annotations:
+        """Replace directions, layers, notes and labels with those saved at ``path``
+        (saved on this same model). Undo brings back what was there before."""
+        annotations = Annotations.load(path)
+        self._change(lambda s: from_annotations(self._generator, s, annotations), seq=0)
+        self.annotations_path = str(path)
+        return annotations
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """A trait write from the page: only the schema's writable traits, within bounds.
+        A refused write is shown in the widget and the page is sent the kernel's value back."""
+        checks = {"columns": self._check_columns, "resolution": self._check_resolution}
+        try:
+            for name, value in sync_data.items():
+                check_trait_write(name, value)  # the schema: writable, its type and bounds
+                checks[name](value)  # bounds that depend on the model
+        except (ProtocolError, t.TraitError) as exc:
+            self._report(exc, None)
+            self.send_state([k for k in sync_data if k in self.keys])
+            return
+        super().set_state(sync_data)
+        if {"columns", "resolution"} & set(sync_data):
+            with self._lock:
+                self._request_render(0, self.state, True)
 
     def close(self) -> None:
         worker = getattr(self, "_worker", None)  # absent when the constructor failed
@@ -256,204 +336,180 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
             self.send({"kind": "ack", "rid": rid})
         try:
             kind, fields = parse_request(content)
-            getattr(self, f"_on_{kind}")(**fields)
+            self._handlers[kind](**fields)
         except Exception as exc:  # noqa: BLE001 -- shown in the widget, which keeps working
             seq = content.get("seq") if isinstance(content, dict) else None
-            self._report(exc, (seq, None, None) if isinstance(seq, int) else None)
+            self._report(exc, (seq, None, None) if isinstance(seq, int) and not isinstance(seq, bool) else None)
 
-    def _on_render(self, seq: int, alphas: list[float], final: bool) -> None:
-        with self._lock:
-            state = EditState(tuple(float(a) for a in alphas), *self._state_rest())
-            self.workspace.check_state(state)
-            if final:
-                self._commit(state)
-            else:
-                self._state = state
-            self._request_render(seq, state, final)
+    def _on_render(self, seq: int, alphas: list[float], ids: list[int] | None, final: bool) -> None:
+        self._change(lambda s: st.with_alphas(s, alphas, ids), seq=seq, commit=final)
 
     def _on_set_active(self, seq: int, active: list[int]) -> None:
-        k = len(self.workspace.extents)
-        if any(not 0 <= i < k for i in active):
-            raise ProtocolError(f"active directions must be indices in [0, {k}); got {active}")
-        with self._lock:
-            keep = set(active)
-            # A direction without a handle does not act: its α returns to 0.
-            alphas = tuple(a if i in keep else 0.0 for i, a in enumerate(self._state.alphas))
-            self._commit(EditState(alphas, tuple(sorted(keep)), self._state.layers, self._state.pad))
-        self._rerender(seq)
+        self._change(lambda s: st.with_active(s, active), seq=seq)
 
     def _on_set_layers(self, seq: int, direction: int, layers: list[int]) -> None:
-        k = len(self.workspace.extents)
-        if not 0 <= direction < k:
-            raise ProtocolError(f"direction must be an index in [0, {k}); got {direction}")
-        with self._lock:
-            new = replace_at(self._state.layers, direction, tuple(sorted(set(layers))))
-            state = EditState(self._state.alphas, self._state.active, new, self._state.pad)  # type: ignore[arg-type]
-            self.workspace.check_state(state)
-            self._commit(state)
-        self._rerender(seq)
+        self._change(lambda s: st.with_layers(s, direction, layers), seq=seq)
 
     def _on_set_pad(self, pair: list[int]) -> None:
-        k = len(self.workspace.extents)
-        if len(pair) != 2 or pair[0] == pair[1] or any(not 0 <= i < k for i in pair):
-            raise ProtocolError(f"pad needs two different direction indices in [0, {k}); got {pair}")
-        with self._lock:
-            self._commit(EditState(self._state.alphas, self._state.active, self._state.layers, tuple(pair)))
+        self._change(lambda s: st.with_pad(s, pair))
 
     def _on_new_seeds(self, seq: int, seed: int | None) -> None:
-        with self._lock:
-            first = self.seed + self.n_samples if seed is None else seed
-            self._base = self.generator.sample(self.n_samples, seed=first)
-            self._base_version += 1
-            self.seed = first
-            self._publish_labels()
-        self._rerender(seq)
-        self._worker.submit(self._compute_heatmap, key="heatmap")
+        def next_seeds(s: st.Session) -> st.Session:
+            return st.with_seed(s, (s.seed + s.n_samples) % 2**32 if seed is None else seed)
+
+        self._change(next_seeds, seq=seq)
 
     def _on_undo(self, seq: int) -> None:
-        self._step(self._undo, self._redo)
-        self._rerender(seq)
+        self._walk(self._history.undo, seq)
 
     def _on_redo(self, seq: int) -> None:
-        self._step(self._redo, self._undo)
-        self._rerender(seq)
+        self._walk(self._history.redo, seq)
 
     def _on_reset(self, seq: int) -> None:
-        with self._lock:
-            self._commit(self._initial_state())
-        self._rerender(seq)
+        self._change(lambda s: st.reset(s, self._generator.num_ws), seq=seq)
 
     def _on_compute(self, method: str, n_directions: int, feature_layer: str | None) -> None:
-        finders = {"sefa": SeFa, "ganspace": GANSpace}
-        if method not in finders:
-            raise ProtocolError(f"method must be one of {sorted(finders)}; got {method!r}")
-        if not 1 <= n_directions <= 64:
-            raise ProtocolError(f"compute needs n_directions in [1, 64]; got {n_directions}")
-        kwargs: dict[str, Any] = {"n_directions": n_directions, "feature_layer": feature_layer}
-        if method == "ganspace":
-            kwargs.update(n_samples=20_000, output="channels" if feature_layer else "latent")
-        finder = finders[method](**kwargs)
-        self._worker.submit(lambda: self._add_directions(finder))
+        if feature_layer is not None and feature_layer not in self.feature_layers:
+            raise ProtocolError(f"feature_layer must be one of {self.feature_layers} or null; got {feature_layer!r}")
+        finder = _jobs.finder(method, n_directions, feature_layer)
+        self._submit("compute", lambda: self._add(_jobs.find(self._generator, finder, self._job_progress)))
 
     def _on_heatmap(self, attribute: str | None) -> None:
         if attribute is not None and attribute not in self.attributes:
             raise ProtocolError(f"attribute must be one of the scorers' {self.attributes}; got {attribute!r}")
-        self._worker.submit(lambda: self._compute_heatmap(attribute), key="heatmap")
+        self._heatmap_attribute = attribute
+        self._ensure_heatmap(force=True)
 
-    def _on_export_png(self) -> None:
+    def _on_cancel(self) -> None:
+        self._worker.cancel()
+
+    def _on_export_png(self, scale: int | None) -> None:
         def job() -> None:
-            data = _frames.png_grid(self.images(), self.columns)
-            self.send({"kind": "file", "name": f"semwidget-seed{self.seed}.png", "mime": "image/png"}, [data])
+            s = self.state
+            data = _jobs.png(self._renderer.images(s), self.columns, scale or 1)
+            self.send({"kind": "file", "name": f"semwidget-seed{s.seed}.png", "mime": "image/png"}, [data])
 
-        self._worker.submit(job)
+        self._submit("export_png", job)
 
     def _on_export_gif(self, direction: int, frames: int, extent: float) -> None:
-        k = len(self.workspace.extents)
-        if not 0 <= direction < k or not 2 <= frames <= 120:
-            raise ProtocolError(f"export_gif needs a direction in [0, {k}) and 2..120 frames")
+        s = self.state
+        if not direction < len(s.alphas):
+            raise ProtocolError(f"export_gif needs a direction in [0, {len(s.alphas)}); got {direction}")
 
         def job() -> None:
-            with self._lock:
-                base, state = self._base, self._state
-            # The traversal moves one direction across its range, at its chosen
-            # layers (or its default ones if it is switched off), others as they are.
-            cols = state.layers[direction] or self.workspace.default_layers(direction)
-            layers = replace_at(state.layers, direction, cols)
-            images = []
-            for f in range(frames):
-                a = -extent + 2 * extent * f / (frames - 1)
-                s = EditState(replace_at(state.alphas, direction, a), state.active, layers, state.pad)  # type: ignore[arg-type]
-                self.workspace.check_state(s)
-                images.append(self.generator.synthesize(self.workspace.edited(base, s)))
-                self.progress = {"label": "GIF", "value": f + 1, "total": frames}
-            self.progress = {}
-            data = _frames.gif(images, self.columns)
-            name = f"semwidget-direction{direction}.gif"
-            self.send({"kind": "file", "name": name, "mime": "image/gif"}, [data])
+            steps = _jobs.gif_frames(self._generator, self._renderer, s, direction, frames, extent, self._job_progress)
+            block, row = s.directions[direction]
+            data = _jobs.gif(steps, self.columns, block.directions.labels[row])
+            self.send({"kind": "file", "name": f"semwidget-direction{direction}.gif", "mime": "image/gif"}, [data])
 
-        self._worker.submit(job)
+        self._submit("export_gif", job)
 
     def _on_copy_code(self) -> None:
         self.send({"kind": "code", "text": self.code()})
 
-    # ---- state ------------------------------------------------------------------------
+    def _on_set_attribute(self, name: str) -> None:
+        self._change(lambda s: st.with_attribute(s, name))
 
-    def _initial_state(self) -> EditState:
-        k = len(self.workspace.extents)
-        layers = tuple(self.workspace.default_layers(i) for i in range(k))
-        return EditState((0.0,) * k, tuple(range(min(k, 3))), layers, (0, 1) if k >= 2 else ())
+    def _on_label(self, cell: int, value: int, seed: int | None, version: int | None) -> None:
+        def label(s: st.Session) -> st.Session:
+            # The image the user saw: the frame of that version (or seeds), not what may be on its way.
+            seen = self._shown.get(version) if version is not None else None
+            if seen is None:
+                seen = s if seed is None or seed == s.seed else st.with_seed(s, seed)
+            return cell_label(self._renderer, s, cell, value, seen)
 
-    def _state_rest(self) -> tuple[Any, ...]:
-        return (self._state.active, self._state.layers, self._state.pad)
+        self._change(label)
 
-    def _commit(self, state: EditState) -> None:
-        """Make ``state`` current and undoable (lock held)."""
-        if state != self._state or not self._undo or self._undo[-1] != self._state:
-            self._undo.append(self._state)
-            del self._undo[:-100]
-        self._redo.clear()
-        self._state = state
-        self._publish_state()
+    def _on_train(self) -> None:
+        attribute = self.state.attribute
+        self._submit("train", lambda: self._add(_jobs.train(self._generator, self.state, attribute)))
 
-    def _step(self, source: list[EditState], target: list[EditState]) -> None:
-        with self._lock:
-            if not source:
-                return
-            target.append(self._state)
-            self._state = source.pop()
-            self._publish_state()
+    def _on_rename(self, direction: int, label: str) -> None:
+        self._change(lambda s: st.renamed(s, direction, label))
 
-    def _publish_state(self) -> None:
-        s = self._state
+    def _on_note(self, direction: int, text: str) -> None:
+        self._change(lambda s: st.noted(s, direction, text))
+
+    def _on_save(self, path: str) -> None:
+        # From the page, ``path`` is a name inside annotations_dir (see _files.py).
+        target = annotation_file(self.annotations_dir, path, create=True)
+        self._submit("save", lambda: self._saved_as(self.save_annotations(target), path.strip()))
+
+    def _on_load(self, path: str) -> None:
+        target = annotation_file(self.annotations_dir, path, create=False)
+        self._submit("load", lambda: self._saved_as(self.load_annotations(target), path.strip()))
+
+    def _saved_as(self, _result: object, name: str) -> None:
         with self.hold_sync():
+            self.annotations_path = name  # what the page typed, shown back in its field
+            self.error = ""  # a success clears the last error
+
+    # ---- changes ------------------------------------------------------------------------
+
+    def _change(
+        self, change: Callable[[st.Session], st.Session], *, seq: int | None = None, commit: bool = True
+    ) -> None:
+        """Apply ``change`` to the session, publish it, and (with a ``seq``) render it."""
+        with self._lock:
+            new = self._history.apply(change, commit=commit)
+            if commit:
+                self._publish(new)
+            if seq is not None:
+                self._request_render(seq, new, commit)
+        self._ensure_heatmap()
+
+    def _walk(self, step: Callable[[], st.Session], seq: int) -> None:
+        with self._lock:
+            new = step()
+            self._publish(new)
+            self._request_render(seq, new, True)
+        self._ensure_heatmap()
+
+    def _add(self, found: Directions) -> None:
+        """Append a block of directions (α 0, default layers); the images stay as they are."""
+        block = st.new_block(self._generator, found)
+        self._change(lambda s: st.with_block(s, block, self._generator.num_ws))
+
+    def _publish(self, s: st.Session) -> None:
+        """The traits the page reads, from one session (lock held)."""
+        with self.hold_sync():
+            self.directions = s.describe()
             self.alphas = list(s.alphas)
             self.active = list(s.active)
             self.layers = [list(c) for c in s.layers]
             self.pad = list(s.pad)
-            self.can_undo = bool(self._undo)
-            self.can_redo = bool(self._redo)
+            self.seed = s.seed
+            self.attribute = s.attribute
+            self.cell_labels = cell_labels(self._renderer, s)
+            self.label_counts = s.label_counts()
+            self.can_undo = self._history.can_undo
+            self.can_redo = self._history.can_redo
+            self.state_version = s.version
 
-    def _publish_directions(self) -> None:
-        self.directions = self.workspace.describe()
-
-    def _rerender(self, seq: int) -> None:
-        """A final render of the current state, answering the request numbered ``seq``."""
-        with self._lock:
-            self._request_render(seq, self._state, True)
-
-    def _request_render(self, seq: int, state: EditState, final: bool) -> None:
-        """Queue a render of ``state`` (lock held, so stamps follow the order of changes).
+    def _request_render(self, seq: int, s: st.Session, final: bool) -> None:
+        """Queue a render of ``s`` (lock held, so stamps follow the order of changes).
 
         Its frame gets ``seq``, or the next number after the newest given out when a
         change made elsewhere (a cell, the other thread) already took a higher one.
         """
         self._seq = max(seq, self._seq + 1)
-        self._worker.request_render((self._seq, state, final))
+        self._worker.request_render((self._seq, s, final))
 
     # ---- worker side ------------------------------------------------------------------
 
-    def _render(self, request: tuple[int, EditState, bool]) -> None:
-        seq, state, final = request
+    def _render(self, request: tuple[int, st.Session, bool]) -> None:
+        seq, s, final = request
         timer = threading.Timer(0.15, lambda: setattr(self, "busy", True))
         timer.start()
         try:
-            with self._lock:
-                base, first_seed, version = self._base, self.seed, self._base_version
-            # A drag's final request usually asks for the state its last move already
-            # rendered: reuse those images and only re-encode them losslessly.
-            key = (version, state)
-            if self._last_images is not None and self._last_images[0] == key:
-                images = self._last_images[1]
-            else:
-                images = self.generator.synthesize(self.workspace.edited(base, state))
-                self._last_images = (key, images)
-            frame = _frames.sprite(images, self.columns, self.resolution, final)
+            frame = self._renderer.frame(s, self.columns, self.resolution, final)
         finally:
             timer.cancel()
         meta = {
             "kind": "frame",
             "seq": seq,
-            "seed": first_seed,
+            "version": s.version,
+            "seed": s.seed,
             "mime": frame.mime,
             "width": frame.width,
             "height": frame.height,
@@ -462,66 +518,74 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
             "count": frame.count,
             "checksum": frame.checksum,
         }
+        with self._lock:
+            self._shown[s.version] = s
+            while len(self._shown) > _SHOWN:
+                self._shown.popitem(last=False)
         self.last_frame = frame
         with self.hold_sync():
             self.render_seq = seq
             self.frame_checksum = frame.checksum
-            self.busy = False
+            self.busy = self._job_running
             if self.error:
-                self.error = ""
+                self.error = ""  # a success clears the last error
         self.send(meta, [frame.data])
 
-    def _compute_heatmap(self, attribute: str | None = None) -> None:
-        with self._lock:
-            base = self._base[: min(self.n_samples, 9)]
-            blocks = [s.directions for s in self.workspace.sources]
-        columns = [c.name for c in self.workspace.columns]
-        self.busy = True
-        try:
-            with report_to(self._set_progress):
-                if attribute is None or self._scorer is None:
-                    values = self.workspace.heatmap(
-                        base, lambda done, total: self._set_progress("heatmap", done, total)
-                    )
-                    kind = "mean image change"
-                else:
-                    # HiGAN's re-scoring on the grid's own samples (and more, for a steadier mean).
-                    latents = self.generator.sample(max(32, self.n_samples), seed=self.seed)
-                    result = rescore(self.generator, blocks, self._scorer, latents=latents, progress=False)
-                    if list(result.columns) != columns:
-                        raise RuntimeError(f"re-scoring columns {result.columns} differ from the heatmap's {columns}")
-                    grid = result.heatmap(attribute)
-                    values = [[None if v != v else float(v) for v in row] for row in grid]
-                    kind = f"re-scoring delta of {attribute} (HiGAN, step 2)"
-            self.heatmap = {"columns": columns, "values": values, "kind": kind, "attribute": attribute}
-        finally:
-            self.busy = False
-            self.progress = {}
+    def _submit(self, key: str, work: Callable[[], None]) -> None:
+        """Run ``work`` on the worker as a job: busy while it runs, progress cleared after;
+        a newer job of the same key replaces one still queued."""
 
-    def _add_directions(self, finder: SeFa | GANSpace) -> None:
-        self.busy = True
-        try:
-            with report_to(self._set_progress):
-                found = finder.fit(self.generator).directions_
-        finally:
-            self.busy = False
-            self.progress = {}
-        self._add(found, recipe=None)
+        def job() -> None:
+            self._job_running = self.busy = True
+            try:
+                work()
+            finally:
+                self._job_running = False
+                with self.hold_sync():
+                    self.busy = False
+                    self.progress = {}
 
-    def _add(self, found: Directions, recipe: str | None) -> None:
-        """Append directions (α 0, default layers), then refresh the heatmap."""
-        with self._lock:
-            old = len(self.workspace.extents)
-            self.workspace.add(found, recipe)
-            k = len(self.workspace.extents)
-            layers = self._state.layers + tuple(self.workspace.default_layers(i) for i in range(old, k))
-            state = EditState(self._state.alphas + (0.0,) * (k - old), self._state.active, layers, self._state.pad)
-            self._commit(state)
-            self._publish_directions()
-        self._compute_heatmap()
+        self._worker.submit(job, key=key)
 
-    def _set_progress(self, label: str, value: int, total: int) -> None:
+    def _job_progress(self, label: str, value: int, total: int) -> None:
+        self._worker.checkpoint()  # a waiting render goes first; a cancel stops the job here
         self.progress = {"label": label, "value": int(value), "total": int(total)}
+
+    def _ensure_heatmap(self, force: bool = False) -> None:
+        """Show the heatmap of the session on screen: from the cache, else computed by a job.
+        Until it comes, the last one stays (marked stale) if it has the same rows."""
+        attribute = self._heatmap_attribute
+        s = self.state
+        key = s.heatmap_key(attribute)
+        if force:
+            self._heatmaps.pop(key, None)
+        cached = self._heatmaps.get(key)
+        if cached is not None:
+            if self.heatmap != cached:
+                self.heatmap = cached
+            return
+        if len(self.heatmap.get("values", ())) != len(s.alphas):
+            self.heatmap = {}
+        elif not self.heatmap.get("stale"):
+            self.heatmap = {**self.heatmap, "stale": True}
+        if self._heatmap_queued == key and not force:
+            return
+        self._heatmap_queued = key
+
+        def job() -> None:
+            if self.state.heatmap_key(attribute) != key:
+                return  # the session moved on; its own request is queued
+            try:
+                value = _jobs.heatmap(self._generator, self._renderer, s, self._scorer, attribute, self._job_progress)
+            finally:
+                if self._heatmap_queued == key:
+                    self._heatmap_queued = None
+            self._heatmaps[key] = value
+            while len(self._heatmaps) > 8:
+                self._heatmaps.popitem(last=False)
+            self._ensure_heatmap()
+
+        self._submit("heatmap", job)
 
     def _report(self, exc: BaseException, request: Any) -> None:
         # Whatever the error quotes (a bad string from the page), it must travel as UTF-8.
@@ -533,3 +597,10 @@ class Explorer(AnnotationRequests, anywidget.AnyWidget):
             self.busy = False
             self.progress = {}
         self.send({"kind": "error", "seq": seq, "message": message})
+
+
+def _default_directions(g: Generator) -> Directions:
+    """The default directions: SeFa's top 5 (fewer for a small latent)."""
+    from ..directions import SeFa
+
+    return SeFa(n_directions=min(5, g.w_dim)).fit(g).directions_

@@ -1,9 +1,14 @@
-"""The Explorer's wire protocol: synced traits and message kinds.
+"""The Explorer's wire protocol, validated against one schema file.
 
-State that persists is a trait (synced both ways by ipywidgets). Requests and
-events are custom messages ``{"kind": ..., ...}``; images travel as binary
-buffers beside a message, never as base64 traits. ``js/messages.js`` lists the
-same kinds; ``tests/widget/test_protocol.py`` checks that the two agree.
+``_schema.json`` beside this module lists every request kind with its fields,
+types and bounds, the events the kernel sends, and the synced traits (those the
+page may write, with bounds, and those it only reads). This module checks every
+message and trait write from the page against it; ``js/messages.js`` bundles the
+same file, so the two sides cannot drift apart.
+
+State that persists is a trait (synced both ways by ipywidgets; the page writes
+only ``traits.writable``). Requests and events are custom messages
+``{"kind": ..., ...}``; images travel as binary buffers beside a message.
 
 Front end → kernel (requests)
 -----------------------------
@@ -11,114 +16,66 @@ Every request may carry ``rid`` (int): the kernel answers ``ack {rid}`` as soon 
 the request reaches its comm handler, before any work, so the page can tell a
 kernel that is busy from one that never got the message (js/channel.js).
 
-render       {seq: int, alphas: [float], final: bool}
-             Show the grid at these α (one per direction, in the direction's
-             units: σ for directions with a ``sigma``, raw otherwise; a handle's
-             track spans ±``extent``). ``final`` is true
-             when a drag ends: the frame then comes as PNG, else as JPEG.
-             Newest wins: a request superseded before it is rendered is dropped.
+render       {seq, alphas: [float], ids: [int] | null, final: bool}
+             Show the grid at these α (σ units for directions with a ``sigma``,
+             raw otherwise). With ``ids`` (the ``id`` of each direction in the
+             ``directions`` trait), α go to those directions and every other keeps
+             its α, so a request made before directions were added or removed
+             still means what the page meant; without, one α per direction.
+             ``final``: a drag ended (PNG at rest, JPEG while moving).
 set_active   {seq, active: [int]}                 directions with a handle
 set_layers   {seq, direction: int, layers: [int]} heatmap columns a direction is applied at
 set_pad      {pair: [int, int]}                   the two directions of the 2-D pad
 new_seeds    {seq, seed: int | null}              null: the next n_samples seeds
-undo, redo, reset  {seq}
+undo, redo, reset  {seq}                          walk whole session states
 
-Every request that changes the image carries a ``seq`` from the same counter as
-``render``, and its frame comes back with that seq: the front end numbers all
-requests, so the newest frame always has the highest number.
-compute      {method: "sefa" | "ganspace", n_directions: int,
-              feature_layer: str | null}    add directions from a finder
-heatmap      (see below)                      recompute the layer heatmap
-export_png   {}                               the grid as PNG
-export_gif   {direction: int, frames: int, extent: float}
+Every request that changes the image carries a ``seq`` from the page's counter
+("numbered" in the schema) and its frame comes back with that seq.
+
+compute      {method, n_directions, feature_layer}  add directions from a finder (a job)
+heatmap      {attribute: str | null}          recompute the layer heatmap (a job)
+cancel       {}                               stop the running job and drop queued ones
+export_png   {scale: int | null}              the grid at the model's resolution × scale
+export_gif   {direction, frames, extent}      a traversal, each frame labelled with its α
 copy_code    {}                               Python that reproduces the edit
-
-Labelling and naming (annotations)
-set_attribute {name: str}                     the attribute cells are labelled for
-label        {cell: int, value: int, seed: int | null}
-                                              1 positive, -1 negative, 0 none, for the
-                                              sample in that cell of the grid whose first
-                                              seed is ``seed`` (the frame on screen; null:
-                                              the kernel's current grid); stored by seed
-train        {}                               fit a boundary from the current attribute's
-                                              labels (at least 4 + 4) and add it as a direction
-rename       {direction: int, label: str}
-note         {direction: int, text: str}
-save         {path: str}                      annotations → <name>.json + .npz (atomic); ``path`` is a
-                                              name inside the Explorer's annotations_dir, nothing else
-load         {path: str}                      annotations saved on the same model, by name likewise
-heatmap      {attribute: str | null}          null: mean image change; else HiGAN's
-                                              re-scoring Δ of that scorer attribute
+set_attribute {name}                          the attribute cells are labelled for
+label        {cell, value, seed}              1, -1 or 0 for the latent on screen in that cell
+train        {}                               a boundary from the current attribute's labels
+rename       {direction, label}; note {direction, text}
+save, load   {path}                           a *name* inside the Explorer's annotations_dir
 
 Kernel → front end (events)
 ---------------------------
-ack      {rid: int}                           the request numbered ``rid`` arrived
-frame    {seq, seed, mime, width, height, cell, columns, count, checksum} + [image bytes]
-         One sprite holding ``count`` cells of ``cell``×``cell`` pixels,
-         ``columns`` per row; ``checksum`` is the CRC-32 of the bytes; ``seed``
-         is the first seed of the grid it shows.
+ack      {rid}
+frame    {seq, version, seed, mime, width, height, cell, columns, count, checksum} + [bytes]
+         ``version``: the session state it shows; ``seed``: first seed of the grid.
 error    {seq: int | null, message: str}      shown in the widget; it keeps working
-file     {name, mime} + [bytes]               a download (PNG grid, GIF traversal)
+file     {name, mime} + [bytes]               a download
 code     {text: str}                          for the clipboard
 """
 
 from __future__ import annotations
 
-REQUESTS: dict[str, dict[str, str]] = {
-    "render": {"seq": "int", "alphas": "floats", "final": "bool"},
-    "set_active": {"seq": "int", "active": "ints"},
-    "set_layers": {"seq": "int", "direction": "int", "layers": "ints"},
-    "set_pad": {"pair": "ints"},
-    "new_seeds": {"seq": "int", "seed": "int?"},
-    "undo": {"seq": "int"},
-    "redo": {"seq": "int"},
-    "reset": {"seq": "int"},
-    "compute": {"method": "str", "n_directions": "int", "feature_layer": "str?"},
-    "heatmap": {"attribute": "str?"},
-    "export_png": {},
-    "export_gif": {"direction": "int", "frames": "int", "extent": "float"},
-    "copy_code": {},
-    "set_attribute": {"name": "str"},
-    "label": {"cell": "int", "value": "int", "seed": "int?"},
-    "train": {},
-    "rename": {"direction": "int", "label": "str"},
-    "note": {"direction": "int", "text": "str"},
-    "save": {"path": "str"},
-    "load": {"path": "str"},
-}
+import json
+import math
+from pathlib import Path
+from typing import Any
 
-EVENTS: tuple[str, ...] = ("ack", "frame", "error", "file", "code")
+SCHEMA: dict[str, Any] = json.loads((Path(__file__).with_name("_schema.json")).read_text(encoding="utf-8"))
 
-# Traits the front end reads (and, for the first group, writes through requests only).
-TRAITS: tuple[str, ...] = (
-    "directions",  # [{label, method, score, space, latent, sigma, extent, notes}] one per direction
-    "alphas",  # [float] α per direction at the newest final render (drag end, key press, undo...)
-    "active",  # [int] directions with a handle
-    "layers",  # [[int]] per direction: columns of the heatmap it is applied at
-    "pad",  # [int, int] or []: the directions of the 2-D pad
-    "seed",  # int: first seed of the grid
-    "n_samples",  # int: grid cells
-    "columns",  # int: grid columns
-    "resolution",  # int: pixels per cell side as sent
-    "heatmap",  # {columns: [str], values: [[float|null]], kind: str}
-    "feature_layers",  # [str]: feature layers a finder can run on
-    "render_seq",  # int: seq of the newest frame sent
-    "frame_checksum",  # int: CRC-32 of the newest frame's bytes
-    "error",  # str: the newest error, "" when none
-    "busy",  # bool: the kernel is working on a slow request
-    "progress",  # {label: str, value: int, total: int} or {}
-    "can_undo",  # bool
-    "can_redo",  # bool
-    "attribute",  # str: the attribute being labelled ("" before one is named)
-    "cell_labels",  # [int] per grid cell: 1, -1 or 0 for the current attribute
-    "label_counts",  # {attribute: [positives, negatives]} over all seeds labelled
-    "attributes",  # [str]: scorer attributes the heatmap can re-score (empty without scorers)
-    "annotations_path",  # str: where annotations were last saved or loaded from
-    "comm_id",  # str: the widget's comm id (js/channel.js checks that comm's kernel subshell)
-)
+REQUESTS: dict[str, dict[str, dict[str, Any]]] = {kind: spec["fields"] for kind, spec in SCHEMA["requests"].items()}
+NUMBERED: frozenset[str] = frozenset(kind for kind, spec in SCHEMA["requests"].items() if spec.get("numbered"))
+EVENTS: tuple[str, ...] = tuple(SCHEMA["events"])
+WRITABLE: dict[str, dict[str, Any]] = SCHEMA["traits"]["writable"]
+TRAITS: tuple[str, ...] = tuple(WRITABLE) + tuple(SCHEMA["traits"]["readonly"])
 
-MAX_TEXT = 10_000  # characters in any string field (names, notes, paths)
-RID_MAX = 2**53 - 1  # request ids are JavaScript numbers: integers up to this are exact
+MAX_TEXT: int = SCHEMA["limits"]["text"]  # characters in any string field (names, notes, paths)
+RID_MAX: int = SCHEMA["limits"]["rid"]  # request ids are JavaScript numbers: integers up to this are exact
+MAX_DIRECTIONS: int = SCHEMA["limits"]["directions"]
+
+
+class ProtocolError(ValueError):
+    """A request or trait write from the front end that does not fit the protocol."""
 
 
 def request_id(content: object) -> int | None:
@@ -129,7 +86,7 @@ def request_id(content: object) -> int | None:
     return None
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
     """UTF-8 can carry it (no lone surrogates), so it can go back to the page and into files."""
     try:
         text.encode("utf-8")
@@ -138,29 +95,65 @@ def _encodable(text: str) -> bool:
     return True
 
 
-class ProtocolError(ValueError):
-    """A request from the front end that does not fit the protocol."""
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _check(kind: str, field: str, spec: str, value: object) -> object:
-    optional = spec.endswith("?")
-    spec = spec.rstrip("?")
-    if value is None and optional:
+def _is_number(v: object) -> bool:
+    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)  # type: ignore[arg-type]
+
+
+def _in_bounds(v: float, spec: dict[str, Any]) -> bool:
+    return spec.get("min", -math.inf) <= v <= spec.get("max", math.inf)
+
+
+def _fits(value: object, spec: dict[str, Any]) -> bool:
+    kind = spec["type"]
+    if kind == "int":
+        return _is_int(value) and _in_bounds(value, spec)  # type: ignore[arg-type]
+    if kind == "float":
+        return _is_number(value) and _in_bounds(value, spec)  # type: ignore[arg-type]
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "str":
+        return isinstance(value, str) and len(value) <= MAX_TEXT and encodable(value)
+    if kind == "enum":
+        return isinstance(value, str) and value in spec["values"]
+    if kind in ("ints", "floats"):
+        item = _is_int if kind == "ints" else _is_number
+        return (
+            isinstance(value, list)
+            and len(value) <= spec.get("max_items", MAX_DIRECTIONS)
+            and all(item(x) and _in_bounds(x, spec) for x in value)
+        )
+    raise AssertionError(f"_schema.json: unknown field type {kind!r}")
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def describe(spec: dict[str, Any]) -> str:
+    """A field's type and bounds in words, for error messages."""
+    kind = spec["type"]
+    if kind == "str":
+        return f"a string (UTF-8 text, at most {MAX_TEXT} characters)"
+    if kind == "enum":
+        return f"one of {spec['values']}"
+    bounds = f" in [{_number(spec['min'])}, {_number(spec['max'])}]" if "min" in spec else ""
+    words = {"int": "an integer", "float": "a finite number", "bool": "true or false"}
+    if kind in words:
+        return words[kind] + bounds
+    item = "integers" if kind == "ints" else "finite numbers"
+    return f"a list of at most {spec.get('max_items', MAX_DIRECTIONS)} {item}{bounds}"
+
+
+def check_field(where: str, field: str, spec: dict[str, Any], value: object) -> object:
+    if value is None and spec.get("nullable"):
         return None
-    ok = {
-        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-        "bool": lambda v: isinstance(v, bool),
-        "str": lambda v: isinstance(v, str) and len(v) <= MAX_TEXT and _encodable(v),
-        "ints": lambda v: isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v),
-        "floats": lambda v: (
-            isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
-        ),
-    }[spec](value)
-    if not ok:
-        what = f"{spec} (UTF-8 text, at most {MAX_TEXT} characters)" if spec == "str" else spec
+    if not _fits(value, spec):
         raise ProtocolError(
-            f"message {kind!r}: field {field!r} must be {what}{' or null' if optional else ''}, "
+            f"{where}: field {field!r} must be {describe(spec)}{' or null' if spec.get('nullable') else ''}, "
             f"got {type(value).__name__} {ascii(value)[:60]}"
         )
     return value
@@ -169,13 +162,22 @@ def _check(kind: str, field: str, spec: str, value: object) -> object:
 def parse_request(content: object) -> tuple[str, dict[str, object]]:
     """Validate a message from the front end; returns (kind, fields)."""
     if not isinstance(content, dict) or "kind" not in content:
-        raise ProtocolError(f"a request must be an object with a 'kind'; got {content!r:.80}")
+        raise ProtocolError(f"a request must be an object with a 'kind'; got {ascii(content)[:80]}")
     kind = content["kind"]
-    if kind not in REQUESTS:
-        raise ProtocolError(f"unknown request kind {kind!r}; expected one of {sorted(REQUESTS)}")
+    if not isinstance(kind, str) or kind not in REQUESTS:
+        raise ProtocolError(f"unknown request kind {ascii(kind)[:40]}; expected one of {sorted(REQUESTS)}")
     fields = {}
     for field, spec in REQUESTS[kind].items():
-        if field not in content and not spec.endswith("?"):
-            raise ProtocolError(f"message {kind!r} lacks the field {field!r} ({spec})")
-        fields[field] = _check(kind, field, spec, content.get(field))
+        if field not in content and not spec.get("nullable"):
+            raise ProtocolError(f"message {kind!r} lacks the field {field!r} ({describe(spec)})")
+        fields[field] = check_field(f"message {kind!r}", field, spec, content.get(field))
     return kind, fields
+
+
+def check_trait_write(name: object, value: object) -> None:
+    """A trait write from the page: only the writable traits, within their bounds."""
+    if not isinstance(name, str) or name not in WRITABLE:
+        raise ProtocolError(
+            f"the page may set only the traits {sorted(WRITABLE)}; {ascii(name)[:40]} is the kernel's to set"
+        )
+    check_field("trait write", name, WRITABLE[name], value)

@@ -226,7 +226,7 @@ def test_eight_clicked_labels_train_a_boundary_that_works(explorer_page, shots_d
             "_b(_G.synthesize(semwidget.edit(_lat, _d, -3.0)))).mean())"
         ),
         setup=(
-            f"import semwidget\n_G = {ex}.generator\n_d = {ex}.workspace.sources[-1].directions\n"
+            f"import semwidget\n_G = {ex}.generator\n_d = {ex}.direction_blocks[-1]\n"
             "_lat = _G.sample(32, seed=1000)\n_b = semwidget.scorers.Brightness()"
         ),
     )

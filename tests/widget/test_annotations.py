@@ -53,7 +53,7 @@ def test_a_label_refers_to_the_grid_on_screen(explorer):
     explorer.handle({"kind": "set_attribute", "name": "smile"})
     explorer.handle({"kind": "new_seeds", "seq": 1, "seed": None})  # the page still shows seeds 0..7
     explorer.handle({"kind": "label", "cell": 2, "value": 1, "seed": 0})
-    assert explorer._labels["smile"] == {2: 1}
+    assert [(x.attribute, x.seed, x.value) for x in explorer.state.labels] == [("smile", 2, 1)]
     assert explorer.wait_idle()
     frame = [c for c in explorer.sent if c["kind"] == "frame"][-1]
     assert frame["seed"] == 8 and explorer.cell_labels == [0] * 8
@@ -65,7 +65,7 @@ def test_train_adds_a_boundary_that_points_at_the_labelled_attribute(explorer):
     assert explorer.wait_idle() and not explorer.error
     d = explorer.directions[-1]
     assert d["label"] == "bright" and d["method"] == "labels" and d["latent"]
-    vector = explorer.workspace.sources[-1].directions.vectors[0]
+    vector = explorer.direction_blocks[-1].vectors[0]
     assert vector[0] > 0.5  # the boundary found z[0] from 24 clicks
     assert explorer.layers[-1] == [0] and len(explorer.alphas) == 6
 
@@ -78,7 +78,7 @@ def test_too_few_or_one_class_labels_are_refused(explorer):
     assert explorer.wait_idle()
     assert "at least 4 positive and 4 negative" in explorer.error
     explorer.handle({"kind": "label", "cell": 1, "value": 3})
-    assert "value of 1, -1 or 0" in explorer.error
+    assert "'value' must be an integer in [-1, 1]" in explorer.error
     with pytest.raises(ValueError, match="at least 4 positive"):
         boundary_from_labels(np.random.default_rng(0).normal(size=(8, 3)), [1] * 8)
 
@@ -106,7 +106,7 @@ def test_annotations_round_trip_through_a_file(explorer, tmp_path, tiny_dcgan):
     explorer.handle({"kind": "save", "path": "faces"})
     assert explorer.wait_idle() and not explorer.error and explorer.annotations_path == "faces"
     meta = json.loads((tmp_path / "ann" / "faces.json").read_text())
-    assert meta["labels"]["bright"] and meta["model"]["fingerprint"] == tiny_dcgan.fingerprint
+    assert {a for a, _, _ in meta["labels"]} == {"bright"} and meta["model"]["fingerprint"] == tiny_dcgan.fingerprint
 
     fresh = Explorer(tiny_dcgan, n_samples=8)
     assert fresh.wait_idle()
@@ -116,7 +116,7 @@ def test_annotations_round_trip_through_a_file(explorer, tmp_path, tiny_dcgan):
     assert fresh.directions[0]["notes"] == "check on more seeds"
     assert fresh.layers == explorer.layers and fresh.layers[6] == []
     assert fresh.label_counts == explorer.label_counts
-    for a, b in zip(fresh.workspace.sources, explorer.workspace.sources):
+    for a, b in zip(fresh.state.blocks, explorer.state.blocks):
         assert np.array_equal(a.directions.vectors, b.directions.vectors) and a.recipe == b.recipe
     fresh.close()
 

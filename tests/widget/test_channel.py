@@ -140,8 +140,8 @@ def test_the_worker_lives_on_when_reporting_a_failure_fails_too():
 
 def test_the_page_cannot_point_the_widget_at_another_comm(explorer):
     assert explorer.comm_id == explorer.model_id
-    with pytest.raises(Exception, match="comm_id is this widget's comm id"):
-        explorer.set_state({"comm_id": "someone-elses-comm"})
+    explorer.set_state({"comm_id": "someone-elses-comm"})
+    assert "may set only the traits ['columns', 'resolution']" in explorer.error
     assert explorer.comm_id == explorer.model_id
 
 
@@ -165,10 +165,12 @@ def test_the_pending_render_goes_first_and_keyed_jobs_coalesce():
         worker.close()
 
 
-def test_ten_quick_new_seeds_compute_one_heatmap_after_the_images(explorer):
+def test_ten_quick_new_seeds_compute_one_heatmap_after_the_images(explorer, monkeypatch):
+    from semwidget.widget import _jobs
+
     calls = []
-    real = explorer.workspace.heatmap
-    explorer.workspace.heatmap = lambda *a, **k: (calls.append(len(explorer.sent)), real(*a, **k))[1]
+    real = _jobs.image_change_heatmap
+    monkeypatch.setattr(_jobs, "image_change_heatmap", lambda *a: (calls.append(len(explorer.sent)), real(*a))[1])
     for _ in range(10):
         explorer.handle({"kind": "new_seeds"})
     assert explorer.wait_idle(60)

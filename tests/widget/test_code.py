@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 
 import pytest
 
@@ -47,15 +48,18 @@ def test_anything_else_is_refused(recipe):
     assert finder_call(recipe) is None
 
 
-def test_copy_as_code_never_carries_file_text(explorer):
+def test_copy_as_code_never_carries_file_text(explorer, tmp_path):
     """A recipe and a label from a hostile annotations file: the code still parses, does
     only what the Explorer shows, and writes the directions out instead."""
-    source = explorer.workspace.sources[0]
-    explorer.workspace.sources[0] = type(source)(
-        source.directions.rename(0, "smile\nimport os; os.system('touch pwned')"),
-        source.start,
-        "semwidget.SeFa(n_directions=5); __import__('os').system('touch pwned')",
-    )
+    explorer.annotations_dir = tmp_path
+    explorer.save_annotations(tmp_path / "hostile")
+    meta = json.loads((tmp_path / "hostile.json").read_text())
+    meta["blocks"][0]["recipe"] = "semwidget.SeFa(n_directions=5); __import__('os').system('touch pwned')"
+    meta["blocks"][0]["directions"]["labels"][0] = "smile\nimport os; os.system('touch pwned')"
+    (tmp_path / "hostile.json").write_text(json.dumps(meta))
+    explorer.handle({"kind": "load", "path": "hostile"})
+    assert explorer.wait_idle() and not explorer.error, explorer.error
+    assert explorer.directions[0]["label"].startswith("smile\nimport os")
     explorer.handle({"kind": "render", "seq": 1, "alphas": [1.0, 0, 0, 0, 0], "final": True})
     assert explorer.wait_idle()
     code = explorer.code()
