@@ -9,7 +9,7 @@ export const MIN_LABELS = 4;
 const LABEL_NAMES = { 1: "positive", "-1": "negative", 0: "none" };
 let lists = 0; // ids for the attribute <datalist>, unique across views
 
-export function createLabels(model, send, subs, grid, seedOnScreen = () => null) {
+export function createLabels(model, send, subs, grid, seedOnScreen = () => null, versionOnScreen = () => null) {
   const listId = `sw-attributes-${++lists}`;
   const known = h("datalist", { id: listId });
   const attribute = h("input", {
@@ -55,7 +55,8 @@ export function createLabels(model, send, subs, grid, seedOnScreen = () => null)
     // The active button again clears the label.
     // Name the grid on screen by its first seed: new seeds may already be on their way.
     const seed = seedOnScreen();
-    send("label", { cell: i, value: labelOf(i) === value ? 0 : value, seed: seed ?? null });
+    // Its version names the exact edit on screen: the kernel labels the latent the user saw.
+    send("label", { cell: i, value: labelOf(i) === value ? 0 : value, seed: seed ?? null, version: versionOnScreen() ?? null });
   }
 
   // Two buttons per cell, added as the grid grows.

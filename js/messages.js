@@ -1,57 +1,19 @@
-// The Explorer's message kinds; must match semwidget/widget/_protocol.py
-// (tests/widget/test_protocol.py checks that the two lists agree).
+// The Explorer's protocol, from the one schema file the kernel validates against
+// (semwidget/widget/_schema.json, bundled here by esbuild): request kinds and their
+// fields, the events the kernel sends, and the synced traits.
+import schema from "../semwidget/widget/_schema.json";
+
+export const SCHEMA = schema;
 
 /** Requests the front end sends to the kernel. */
-export const REQUESTS = [
-  "render",
-  "set_active",
-  "set_layers",
-  "set_pad",
-  "new_seeds",
-  "undo",
-  "redo",
-  "reset",
-  "compute",
-  "heatmap",
-  "export_png",
-  "export_gif",
-  "copy_code",
-  "set_attribute",
-  "label",
-  "train",
-  "rename",
-  "note",
-  "save",
-  "load",
-];
+export const REQUESTS = Object.keys(schema.requests);
+
+/** Requests that change the image: they carry a seq and their frame comes back with it. */
+export const NUMBERED_KINDS = REQUESTS.filter((kind) => schema.requests[kind].numbered);
 
 /** Events the kernel sends to the front end. */
-export const EVENTS = ["ack", "frame", "error", "file", "code"];
+export const EVENTS = [...schema.events];
 
-/** Synced traits the front end reads. */
-export const TRAITS = [
-  "directions",
-  "alphas",
-  "active",
-  "layers",
-  "pad",
-  "seed",
-  "n_samples",
-  "columns",
-  "resolution",
-  "heatmap",
-  "feature_layers",
-  "render_seq",
-  "frame_checksum",
-  "error",
-  "busy",
-  "progress",
-  "can_undo",
-  "can_redo",
-  "attribute",
-  "cell_labels",
-  "label_counts",
-  "attributes",
-  "annotations_path",
-  "comm_id",
-];
+/** Synced traits: those the page may write, then those it only reads. */
+export const WRITABLE_TRAITS = Object.keys(schema.traits.writable);
+export const TRAITS = [...WRITABLE_TRAITS, ...schema.traits.readonly];

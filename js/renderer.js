@@ -8,10 +8,11 @@
 // same counter, so the newest frame always has the highest number.
 // Incoming: frames decode asynchronously and can finish out of order, so a
 // frame is drawn only if its seq is newer than the one on screen.
-import { send as sendRaw } from "./model.js";
+import { NUMBERED_KINDS } from "./messages.js";
+import { directionsOf, send as sendRaw } from "./model.js";
 
 /** Requests that change the image: they carry a seq and their frame comes back with it. */
-export const NUMBERED = new Set(["render", "set_active", "set_layers", "new_seeds", "undo", "redo", "reset"]);
+export const NUMBERED = new Set(NUMBERED_KINDS);
 
 /**
  * @param {import("./model.js").Model} model
@@ -24,6 +25,7 @@ export function createRenderer(model, root, grid) {
   let sentKind = null;
   let shownSeq = 0;
   let shownSeed = null; // first seed of the grid on screen (labels refer to it)
+  let shownVersion = null; // the kernel's session version of the frame on screen
   let settledSeq = 0; // the newest seq that needs no more waiting for: shown, or failed
   let pending = null;
   let frameHandle = 0;
@@ -62,7 +64,15 @@ export function createRenderer(model, root, grid) {
     if (!pending || destroyed) return;
     const { alphas, final } = pending;
     pending = null;
-    send("render", { alphas, final });
+    // Each α names its direction, so a request made before the kernel added or removed
+    // directions (a compute, an undo) still moves the ones the user moved.
+    const ids = directionsOf(model).map((d) => d?.id);
+    if (ids.length > 0 && ids.every(Number.isInteger)) {
+      const n = Math.min(ids.length, alphas.length);
+      send("render", { alphas: alphas.slice(0, n), ids: ids.slice(0, n), final });
+    } else {
+      send("render", { alphas, ids: null, final });
+    }
   }
 
   /** Ask for the grid at these α; the frame comes back as an event. */
@@ -93,6 +103,7 @@ export function createRenderer(model, root, grid) {
     grid.paint(image, msg);
     shownSeq = msg.seq;
     shownSeed = Number.isInteger(msg.seed) ? msg.seed : null;
+    shownVersion = Number.isInteger(msg.version) ? msg.version : null;
     root.setAttribute("data-render-seq", String(shownSeq));
     settle(shownSeq);
   }
@@ -127,6 +138,9 @@ export function createRenderer(model, root, grid) {
     },
     get shownSeed() {
       return shownSeed;
+    },
+    get shownVersion() {
+      return shownVersion;
     },
     destroy() {
       destroyed = true;

@@ -33,10 +33,10 @@ describe("handles", () => {
     pointer(track, "pointermove", { x: 250 }); // α = +2
     pointer(track, "pointermove", { x: 300 }); // α = +4 (extent)
     raf.flush();
-    expect(renders(model)).toEqual([{ kind: "render", seq: 2, alphas: [4, 0, 0], final: false }]);
+    expect(renders(model)).toEqual([{ kind: "render", seq: 2, alphas: [4, 0, 0], ids: [11, 12, 13], final: false }]);
     pointer(track, "pointermove", { x: 400 }); // beyond the track: clamped
     pointer(track, "pointerup", { x: 150 }); // α = -2
-    expect(renders(model).at(-1)).toEqual({ kind: "render", seq: 3, alphas: [-2, 0, 0], final: true });
+    expect(renders(model).at(-1)).toEqual({ kind: "render", seq: 3, alphas: [-2, 0, 0], ids: [11, 12, 13], final: true });
     expect($("alpha-0").textContent).toBe("-2.00");
     raf.flush();
     expect(renders(model)).toHaveLength(2);

@@ -4,9 +4,9 @@ import { afterEach, vi } from "vitest";
 import widget from "../widget.js";
 
 export const DIRECTIONS = [
-  { label: "age", method: "sefa", score: 12.345, space: "w", latent: true, sigma: null, extent: 4, notes: "" },
-  { label: "smile", method: "ganspace", score: 0.0123, space: "w", latent: true, sigma: 2.5, extent: 3, notes: "" },
-  { label: "hair", method: "sefa", score: 3, space: "w", latent: true, sigma: null, extent: 5, notes: "" },
+  { id: 11, label: "age", method: "sefa", score: 12.345, space: "w", latent: true, sigma: null, extent: 4, notes: "" },
+  { id: 12, label: "smile", method: "ganspace", score: 0.0123, space: "w", latent: true, sigma: 2.5, extent: 3, notes: "" },
+  { id: 13, label: "hair", method: "sefa", score: 3, space: "w", latent: true, sigma: null, extent: 5, notes: "" },
 ];
 
 export const DEFAULT_TRAITS = {

@@ -24,11 +24,11 @@ describe("labelling", () => {
     $("label-neg-1").click(); // positive → negative
     $("label-neg-2").click(); // already negative: clear
     expect(model.sentOf("label")).toEqual([
-      { kind: "label", cell: 0, value: 1, seed: null },
-      { kind: "label", cell: 0, value: -1, seed: null },
-      { kind: "label", cell: 1, value: 0, seed: null },
-      { kind: "label", cell: 1, value: -1, seed: null },
-      { kind: "label", cell: 2, value: 0, seed: null },
+      { kind: "label", cell: 0, value: 1, seed: null, version: null },
+      { kind: "label", cell: 0, value: -1, seed: null, version: null },
+      { kind: "label", cell: 1, value: 0, seed: null, version: null },
+      { kind: "label", cell: 1, value: -1, seed: null, version: null },
+      { kind: "label", cell: 2, value: 0, seed: null, version: null },
     ]);
   });
 
@@ -39,7 +39,7 @@ describe("labelling", () => {
     await tick();
     model.kernelSet("seed", 27); // new seeds requested, their frame not here yet
     $("label-pos-2").click();
-    expect(model.sentOf("label")).toEqual([{ kind: "label", cell: 2, value: 1, seed: 18 }]);
+    expect(model.sentOf("label")).toEqual([{ kind: "label", cell: 2, value: 1, seed: 18, version: null }]);
   });
 
   it("a second click clears once the kernel has echoed the first", () => {
@@ -69,7 +69,7 @@ describe("labelling", () => {
     await tick();
     expect($("cell-wrap-7").dataset.label).toBe("negative");
     $("label-pos-7").click();
-    expect(model.sentOf("label")).toEqual([{ kind: "label", cell: 7, value: 1, seed: null }]);
+    expect(model.sentOf("label")).toEqual([{ kind: "label", cell: 7, value: 1, seed: null, version: null }]);
   });
 
   it("counts show the current attribute's labels; train needs enough of each", () => {

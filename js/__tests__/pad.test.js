@@ -8,9 +8,9 @@ describe("pad", () => {
     box(pad, { left: 0, top: 0, width: 160, height: 160 });
     pointer(pad, "pointerdown", { x: 120, y: 40 }); // right and up: +extent/2 each
     raf.flush();
-    expect(model.sentOf("render").at(-1)).toEqual({ kind: "render", seq: 2, alphas: [2, 1.5, 0], final: false });
+    expect(model.sentOf("render").at(-1)).toEqual({ kind: "render", seq: 2, alphas: [2, 1.5, 0], ids: [11, 12, 13], final: false });
     pointer(pad, "pointerup", { x: 0, y: 160 });
-    expect(model.sentOf("render").at(-1)).toEqual({ kind: "render", seq: 3, alphas: [-4, -3, 0], final: true });
+    expect(model.sentOf("render").at(-1)).toEqual({ kind: "render", seq: 3, alphas: [-4, -3, 0], ids: [11, 12, 13], final: true });
     expect($("pad-knob").style.left).toBe("0%");
     expect($("pad-knob").style.top).toBe("100%");
   });

@@ -1,66 +1,53 @@
-// The requests this front end sends must be exactly the protocol's: every kind
-// in messages.js is used, none is invented, and each message has the fields and
-// types that semwidget/widget/_protocol.py (authoritative) declares.
+// The requests this front end sends must be exactly the protocol's: every kind in
+// the schema (semwidget/widget/_schema.json, which the kernel validates against) is
+// used, none is invented, and each message has the schema's fields, types and bounds.
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { EVENTS, REQUESTS, TRAITS } from "../messages.js";
+import { EVENTS, REQUESTS, SCHEMA, TRAITS } from "../messages.js";
 import { NUMBERED } from "../renderer.js";
 import { box, key, mount, pointer } from "./harness.js";
 
 // Paths, not URLs: happy-dom replaces the global URL, which node:fs does not accept.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const python = readFileSync(join(root, "semwidget/widget/_protocol.py"), "utf8");
+const onDisk = JSON.parse(readFileSync(join(root, "semwidget/widget/_schema.json"), "utf8"));
 
-/** REQUESTS from _protocol.py as {kind: {field: spec}}. */
-function pythonRequests() {
-  const block = python.match(/^REQUESTS[^=]*=\s*\{\n([\s\S]*?)\n\}/m)[1];
-  const out = {};
-  for (const [, kind, body] of block.matchAll(/^\s*"(\w+)":\s*\{(.*)\},?\s*$/gm)) {
-    out[kind] = Object.fromEntries([...body.matchAll(/"(\w+)":\s*"([\w?]+)"/g)].map((m) => [m[1], m[2]]));
-  }
-  return out;
-}
-
-function pythonTuple(name) {
-  // From the assignment on, comments removed (they may hold parentheses), up to the closing ")".
-  const from = python.slice(python.search(new RegExp(`^${name}\\b`, "m"))).replace(/#.*$/gm, "");
-  return [...from.match(/\(([^)]*)\)/)[1].matchAll(/"(\w+)"/g)].map((m) => m[1]);
-}
-
+const inBounds = (v, spec) => v >= (spec.min ?? -Infinity) && v <= (spec.max ?? Infinity);
 const CHECKS = {
-  int: (v) => Number.isInteger(v),
-  float: (v) => typeof v === "number" && Number.isFinite(v),
+  int: (v, s) => Number.isInteger(v) && inBounds(v, s),
+  float: (v, s) => typeof v === "number" && Number.isFinite(v) && inBounds(v, s),
   bool: (v) => typeof v === "boolean",
-  str: (v) => typeof v === "string",
-  ints: (v) => Array.isArray(v) && v.every(Number.isInteger),
-  floats: (v) => Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isFinite(x)),
+  str: (v) => typeof v === "string" && v.length <= SCHEMA.limits.text,
+  enum: (v, s) => s.values.includes(v),
+  ints: (v, s) => Array.isArray(v) && v.length <= s.max_items && v.every((x) => Number.isInteger(x) && inBounds(x, s)),
+  floats: (v, s) => Array.isArray(v) && v.length <= s.max_items
+    && v.every((x) => typeof x === "number" && Number.isFinite(x) && inBounds(x, s)),
 };
 
-function conforms(msg, spec) {
+function conforms(msg, fieldsSpec) {
   const { kind, ...fields } = msg;
-  expect(Object.keys(fields).sort(), kind).toEqual(Object.keys(spec).sort());
-  for (const [field, type] of Object.entries(spec)) {
-    const optional = type.endsWith("?");
-    const ok = (optional && fields[field] === null) || CHECKS[type.replace("?", "")](fields[field]);
-    expect(ok, `${kind}.${field} = ${JSON.stringify(fields[field])} is not ${type}`).toBe(true);
+  for (const name of Object.keys(fields)) expect(fieldsSpec, `${kind}.${name} is not in the schema`).toHaveProperty(name);
+  for (const [name, spec] of Object.entries(fieldsSpec)) {
+    const value = fields[name];
+    const ok = (spec.nullable && (value === null || value === undefined)) || CHECKS[spec.type](value, spec);
+    expect(ok, `${kind}.${name} = ${JSON.stringify(value)} does not fit ${JSON.stringify(spec)}`).toBe(true);
   }
 }
 
 describe("protocol", () => {
-  const spec = pythonRequests();
+  const spec = Object.fromEntries(Object.entries(onDisk.requests).map(([kind, r]) => [kind, r.fields]));
 
   it("the requests that carry a seq are exactly the renderer's numbered ones", () => {
     const withSeq = Object.keys(spec).filter((kind) => "seq" in spec[kind]);
     expect(withSeq.sort()).toEqual([...NUMBERED].sort());
   });
 
-  it("messages.js lists the same kinds, events and traits as _protocol.py", () => {
-    expect(Object.keys(spec)).toHaveLength(20);
+  it("messages.js serves the schema file as it is on disk", () => {
+    expect(SCHEMA).toEqual(onDisk);
     expect([...REQUESTS].sort()).toEqual(Object.keys(spec).sort());
-    expect([...EVENTS].sort()).toEqual(pythonTuple("EVENTS").sort());
-    expect([...TRAITS].sort()).toEqual(pythonTuple("TRAITS").sort());
+    expect(EVENTS).toEqual(onDisk.events);
+    expect([...TRAITS].sort()).toEqual([...Object.keys(onDisk.traits.writable), ...onDisk.traits.readonly].sort());
   });
 
   it("the sources send only kinds from REQUESTS, and every one of them", () => {
@@ -74,6 +61,7 @@ describe("protocol", () => {
     const { $, model, raf } = mount({
       active: [0, 1], can_undo: true, can_redo: true, attributes: ["smile"],
       attribute: "smile", label_counts: { smile: [4, 4] }, annotations_path: "annotations/faces",
+      progress: { label: "GANSpace", value: 1, total: 4 },
     });
     box($("track-0"));
     pointer($("track-0"), "pointerdown", { x: 150 });
@@ -84,7 +72,7 @@ describe("protocol", () => {
     $("pad-y").value = "2";
     $("pad-y").dispatchEvent(new Event("change"));
     for (const id of ["new-seeds", "undo", "redo", "reset", "compute", "heatmap-recompute", "export-png", "export-gif", "copy-code",
-      "label-pos-0", "train", "save", "load"]) {
+      "label-pos-0", "train", "save", "load", "progress-cancel"]) {
       $(id).click();
     }
     $("attribute").value = "age";

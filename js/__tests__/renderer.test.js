@@ -20,7 +20,7 @@ describe("renderer", () => {
     renderer.request([0.3], false);
     expect(model.sentOf("render")).toEqual([]);
     raf.flush();
-    expect(model.sentOf("render")).toEqual([{ kind: "render", seq: 1, alphas: [0.3], final: false }]);
+    expect(model.sentOf("render")).toEqual([{ kind: "render", seq: 1, alphas: [0.3], ids: [11], final: false }]);
     renderer.request([0.4], false);
     raf.flush();
     expect(model.sentOf("render").map((m) => m.seq)).toEqual([1, 2]);
@@ -30,7 +30,7 @@ describe("renderer", () => {
     const { raf, model, renderer, root } = standalone();
     renderer.request([1], false);
     renderer.request([2], true);
-    expect(model.sentOf("render")).toEqual([{ kind: "render", seq: 1, alphas: [2], final: true }]);
+    expect(model.sentOf("render")).toEqual([{ kind: "render", seq: 1, alphas: [2], ids: [11], final: true }]);
     raf.flush();
     expect(model.sentOf("render")).toHaveLength(1);
     expect(root.getAttribute("data-sent-seq")).toBe("1");
@@ -72,7 +72,7 @@ describe("renderer", () => {
     renderer.send("set_layers", { direction: 0, layers: [1] });
     renderer.send("set_pad", { pair: [0, 1] });
     expect(model.sent).toEqual([
-      { kind: "render", seq: 1, alphas: [1], final: true },
+      { kind: "render", seq: 1, alphas: [1], ids: [11], final: true },
       { kind: "undo", seq: 2 },
       { kind: "set_layers", seq: 3, direction: 0, layers: [1] },
       { kind: "set_pad", pair: [0, 1] },
@@ -108,7 +108,7 @@ describe("renderer", () => {
 
   it("in the widget: asks for a first frame at rest and shows frame events", async () => {
     const { model, root } = mount();
-    expect(model.sentOf("render")).toEqual([{ kind: "render", seq: 1, alphas: [0, 0, 0], final: true }]);
+    expect(model.sentOf("render")).toEqual([{ kind: "render", seq: 1, alphas: [0, 0, 0], ids: [11, 12, 13], final: true }]);
     model.event(...frame(1));
     await tick();
     expect(root.getAttribute("data-render-seq")).toBe("1");
