@@ -13,7 +13,6 @@ import { createHandles } from "./handles.js";
 import { createHeatmap } from "./heatmap.js";
 import { createKernelStatus } from "./kernel-status.js";
 import { createLabels } from "./labels.js";
-import { REQUESTS } from "./messages.js";
 import { createPad } from "./pad.js";
 import { createRenderer } from "./renderer.js";
 import { subscriptions } from "./model.js";
@@ -35,16 +34,14 @@ function render({ model: rawModel, el }) {
   const subs = subscriptions(model);
 
   const errors = createErrors(model, subs);
-  // A job is cancelled with a "cancel" request; with a protocol that has none,
-  // the progress bar offers no button rather than one that would throw.
-  const grid = createGrid(model, subs, {
-    onCancel: REQUESTS.includes("cancel") ? () => renderer.send("cancel", {}) : undefined,
-  });
+  // The progress bar's cancel button asks the kernel to stop the running job.
+  const grid = createGrid(model, subs, { onCancel: () => renderer.send("cancel", {}) });
   const renderer = createRenderer(model, root, grid);
   // Every request goes through the renderer, which numbers those that change the image.
   const send = renderer.send;
   const alphas = createAlphas(model, renderer, subs);
-  const labels = createLabels(model, send, subs, grid, () => renderer.shownSeed);
+  const labels = createLabels(model, send, subs, grid, () => renderer.shownSeed,
+    () => renderer.shownVersion);
   const toolbar = createToolbar(model, send, subs);
   const directions = createDirections(model, send, subs);
   const handles = createHandles(model, alphas, subs);
@@ -54,9 +51,11 @@ function render({ model: rawModel, el }) {
   root.append(
     kernelStatus.el,
     errors.el,
+    // Where each part goes at each width: widget.css (Layout).
     h("div", { class: "sw-layout" },
       h("div", { class: "sw-main" }, grid.el, labels.el, toolbar.el),
-      h("div", { class: "sw-controls" }, directions.el, handles.el, pad.el, heatmap.el)),
+      h("div", { class: "sw-controls" }, handles.el, directions.el),
+      pad.el, heatmap.el),
   );
   el.append(root);
 

@@ -3,13 +3,6 @@ import { createGrid } from "../grid.js";
 import { subscriptions } from "../model.js";
 import { frame, MockModel, mount, tick } from "./harness.js";
 
-// The kernel engineer is adding "cancel" to the protocol; until messages.js has
-// it, these tests see the protocol as it will be (the widget hides the button otherwise).
-vi.mock("../messages.js", async (importOriginal) => {
-  const actual = await importOriginal();
-  return { ...actual, REQUESTS: [...new Set([...actual.REQUESTS, "cancel"])] };
-});
-
 // The canvases (as the browser test finds them), not their cell-wrap-{i} wrappers.
 const cells = (root) => [...root.querySelectorAll('[data-testid="grid"] canvas[data-testid^="cell-"]')];
 
