@@ -44,8 +44,13 @@ export function createPad(model, send, alphas, subs) {
     selectY.replaceChildren(...options());
     selectX.value = String(x);
     selectY.value = String(y);
-    labelX.textContent = directions[x].label;
-    labelY.textContent = directions[y].label;
+    for (const [select, label, i] of [[selectX, labelX, x], [selectY, labelY, y]]) {
+      const name = directions[i].label ?? `direction ${i}`;
+      label.textContent = name;
+      // The select and the label may cut a long name; their titles give it whole.
+      label.title = name;
+      select.title = name;
+    }
     place(alphas.get());
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatScore } from "../format.js";
-import { key, mount } from "./harness.js";
+import { declared } from "./css.js";
+import { DIRECTIONS, key, mount } from "./harness.js";
 
 describe("directions list", () => {
   it("lists each direction with label, method and a compact score", () => {
@@ -28,6 +29,30 @@ describe("directions list", () => {
     const { $, model } = mount();
     model.kernelSet("directions", [...model.get("directions"), { label: "new", method: "ganspace", score: 1, space: "w", latent: true, sigma: 1, extent: 3 }]);
     expect($("direction-3").textContent).toContain("new");
+  });
+});
+
+describe("long names", () => {
+  const LONG = "rotation of the camera around the scene, with the light following it";
+
+  it("the list shows a long name whole, wrapped, with the name as its title", () => {
+    const { $ } = mount({ directions: [{ ...DIRECTIONS[0], label: LONG }, ...DIRECTIONS.slice(1)] });
+    expect($("direction-name-0").textContent).toBe(LONG);
+    expect($("direction-name-0").closest("[title]").title).toContain(LONG);
+    const name = declared(".sw-direction-name");
+    expect(name["text-overflow"]).toBeUndefined();
+    expect(name["white-space"]).toBeUndefined();
+    expect(name["overflow-wrap"]).toBe("anywhere");
+  });
+
+  it("wherever a name may be cut (handle, heatmap row, pad), its title gives it whole", () => {
+    const { $, root } = mount({ directions: [{ ...DIRECTIONS[0], label: LONG }, ...DIRECTIONS.slice(1)], active: [0], pad: [0, 1] });
+    expect($("handle-label-0").title).toBe(LONG);
+    expect(root.querySelector(".sw-heat-row").title).toBe(LONG);
+    expect($("pad-label-x").title).toBe(LONG);
+    expect($("pad-x").title).toBe(LONG);
+    expect($("pad-label-y").title).toBe("smile");
+    expect($("pad-y").title).toBe("smile");
   });
 });
 
