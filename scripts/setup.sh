@@ -23,10 +23,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     python -m pip install --quiet -e ".[${extras}]"
     echo "$want" > "$stamp"
 fi
-# The front end: bundle js/ into semwidget/static/widget.js (git-ignored) when it is missing
-# or older than a source in js/.
-if [ -f js/widget.js ] && { [ ! -f semwidget/static/widget.js ] \
-    || [ -n "$(find js \( -name '*.js' -o -name '*.css' \) -newer semwidget/static/widget.js -print -quit)" ]; }; then
+# The front end: bundle js/ and the protocol's schema into semwidget/static/widget.js
+# (git-ignored) when it is missing or older than one of its sources.
+if [ -f js/widget.js ] && { [ ! -f semwidget/static/widget.js ] || [ -n "$(find js semwidget/widget/_schema.json \
+    \( -name '*.js' -o -name '*.css' -o -name '_schema.json' \) -newer semwidget/static/widget.js -print -quit)" ]; }; then
     command -v npm >/dev/null || { echo "setup: npm (Node >= 20) is needed to build the widget's front end" >&2; exit 1; }
     if [ ! -x node_modules/.bin/esbuild ]; then
         if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi

@@ -305,6 +305,8 @@ class Explorer(anywidget.AnyWidget):
         A refused write is shown in the widget and the page is sent the kernel's value back."""
         checks = {"columns": self._check_columns, "resolution": self._check_resolution}
         try:
+            if not isinstance(sync_data, dict):
+                raise ProtocolError(f"a trait update is an object of trait values; got {type(sync_data).__name__}")
             for name, value in sync_data.items():
                 check_trait_write(name, value)  # the schema: writable, its type and bounds
                 checks[name](value)  # bounds that depend on the model
@@ -324,6 +326,26 @@ class Explorer(anywidget.AnyWidget):
         super().close()
 
     # ---- requests ----------------------------------------------------------------------
+
+    def _handle_msg(self, msg: dict[str, Any]) -> None:
+        """Every comm message from the page, checked before ipywidgets unpacks it: an update
+        of trait values (no binary buffers: no writable trait has any), a state request, or
+        one of our requests. Anything else is shown as an error; nothing escapes."""
+        try:
+            data = msg["content"]["data"]
+            method = data.get("method") if isinstance(data, dict) else None
+            if method == "update":
+                if not isinstance(data.get("state"), dict) or data.get("buffer_paths"):
+                    raise ProtocolError("a trait update carries 'state', an object of trait values, and no buffers")
+                self.set_state(data["state"])
+            elif method == "request_state":
+                self.send_state()
+            elif method == "custom":
+                self._handle_custom_msg(data.get("content"), list(msg.get("buffers") or []))
+            else:
+                raise ProtocolError(f"a comm message's method is update, request_state or custom; got {method!r:.40}")
+        except Exception as exc:  # noqa: BLE001 -- shown in the widget, which keeps working
+            self._report(exc, None)
 
     def _send(self, msg: Any, buffers: Any = None) -> None:
         # ipywidgets' one way out, for trait updates and custom messages alike.

@@ -1,0 +1,57 @@
+"""What a page does to the kernel side, through the real path: a comm message handed to
+the widget's comm as the kernel would (ipywidgets unpacks it from there), and what the
+kernel should show for a session, computed afresh from the public API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from semwidget.widget import _frames
+from semwidget.widget._rendering import edited
+
+
+def deliver(ex: Any, data: Any, buffers: list[bytes] | None = None) -> None:
+    """A comm message from the page, with ``data`` as its content's data."""
+    ex.comm.handle_msg({"content": {"comm_id": ex.comm.comm_id, "data": data}, "buffers": buffers or []})
+
+
+def request(ex: Any, content: Any) -> None:
+    deliver(ex, {"method": "custom", "content": content})
+
+
+def write_traits(ex: Any, state: Any) -> None:
+    deliver(ex, {"method": "update", "state": state, "buffer_paths": []})
+
+
+def frames(ex: Any) -> list[tuple[dict, list[bytes]]]:
+    return [(c, b) for c, b in ex.sent if isinstance(c, dict) and c.get("kind") == "frame"]
+
+
+def expected_frame(ex: Any, final: bool) -> bytes:
+    """The frame of the current session, rendered from scratch (no cache, no widget)."""
+    s = ex.state
+    g = ex.generator
+    images = g.synthesize(edited(g.sample(s.n_samples, seed=s.seed), s))
+    return _frames.sprite(images, ex.columns, ex.resolution, final).data
+
+
+class Escaped(logging.Handler):
+    """Collects what would reach the user as a traceback instead of the widget's error:
+    ipywidgets and the comm layer log those."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> Escaped:
+        for name in ("", "traitlets", "comm", "ipywidgets"):
+            logging.getLogger(name).addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in ("", "traitlets", "comm", "ipywidgets"):
+            logging.getLogger(name).removeHandler(self)
