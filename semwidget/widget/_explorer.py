@@ -159,6 +159,7 @@ class Explorer(anywidget.AnyWidget):
         self._heatmaps: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()
         self._heatmap_attribute: str | None = None
         self._heatmap_queued: tuple[object, ...] | None = None
+        self._heatmap_failed: tuple[object, ...] | None = None
         self._job_running = False
         self._handlers: dict[str, Callable[..., None]] = {
             "render": self._on_render,
@@ -590,8 +591,8 @@ class Explorer(anywidget.AnyWidget):
             self.heatmap = {}
         elif not self.heatmap.get("stale"):
             self.heatmap = {**self.heatmap, "stale": True}
-        if self._heatmap_queued == key and not force:
-            return
+        if not force and key in (self._heatmap_queued, self._heatmap_failed):
+            return  # on its way; or it failed, and only "recompute" tries again
         self._heatmap_queued = key
 
         def job() -> None:
@@ -599,6 +600,9 @@ class Explorer(anywidget.AnyWidget):
                 return  # the session moved on; its own request is queued
             try:
                 value = _jobs.heatmap(self._generator, self._renderer, s, self._scorer, attribute, self._job_progress)
+            except Exception:
+                self._heatmap_failed = key
+                raise
             finally:
                 if self._heatmap_queued == key:
                     self._heatmap_queued = None
