@@ -392,13 +392,14 @@ def start_browser(profile: Path | None = None, extra_args: tuple[str, ...] = ())
 #   kinds:  {kind: count} of every request sent; sentCount: `render` requests sent
 #   frames: [{seq, checksum, crc, length, mime, t}]  every `frame` event received; `crc` is
 #           computed here over the buffer as it came off the WebSocket
+#   files:  {name, mime, t} of every download the kernel sent (PNG, GIF)
 #   sentCount / frameCount: totals (the arrays keep the newest 2000)
 #   pointerup: performance.now() of the newest pointerup anywhere in the page
 PAGE_HOOKS_JS = r"""
 (() => {
   if (window.__sw) return;
   const sw = (window.__sw = {
-    sent: [], frames: [], sentCount: 0, frameCount: 0, kinds: {}, pointerup: null, errors: [],
+    sent: [], frames: [], files: [], sentCount: 0, frameCount: 0, kinds: {}, pointerup: null, errors: [],
   });
   const TABLE = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
@@ -466,6 +467,8 @@ PAGE_HOOKS_JS = r"""
         sw.frameCount++;
         keep(sw.frames, {seq: c.seq, checksum: c.checksum, crc: sw.crc32(b), length: b.length, mime: c.mime,
                          t: performance.now()});
+      } else if (c && c.kind === 'file') {
+        keep(sw.files, {name: c.name, mime: c.mime, t: performance.now()});
       }
     } catch (e) { sw.errors.push('receive: ' + e); }
   }
