@@ -127,6 +127,7 @@ export function createHeatmap(model, send, subs) {
       ? `colour: ${heatmap.kind ?? ""}, ${scale.caption}`
       : "No heatmap yet: recompute.";
     legend.hidden = !all;
+    readout.hidden = !all;
     if (all) {
       legendLow.textContent = global ? formatScore(all.lo) : "min";
       legendHigh.textContent = global ? formatScore(all.lo + all.span) : "max";

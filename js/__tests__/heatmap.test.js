@@ -160,9 +160,13 @@ describe("heatmap legend and scales", () => {
     expect($("heat-0-1").getAttribute("style")).toContain(viridis(1));
   });
 
-  it("no legend without a heatmap", () => {
-    const { $ } = mount({ heatmap: {} });
+  it("no legend and no readout without a heatmap", () => {
+    const { $, model } = mount({ heatmap: {} });
     expect($("heatmap-legend").hidden).toBe(true);
+    expect($("heatmap-readout").hidden).toBe(true);
+    model.kernelSet("heatmap", { columns: ["a"], values: [[1], [2], [3]], kind: "Δ score" });
+    expect($("heatmap-legend").hidden).toBe(false);
+    expect($("heatmap-readout").hidden).toBe(false);
   });
 });
 

@@ -47,6 +47,11 @@ describe("layout", () => {
     expect(rowsOf(declared(".sw-layout", WIDE)["grid-template-areas"])).toEqual([["main", "side", "side"], ["main", "pad", "heat"]]);
   });
 
+  it("a long list of directions scrolls inside its own box", () => {
+    expect(declared(".sw-directions-list")["max-height"]).toBeTruthy();
+    expect(declared(".sw-directions-list")["overflow-y"]).toBe("auto");
+  });
+
   it("a wide heatmap scrolls inside its own box", () => {
     expect(declared(".sw-heat-scroll")["overflow-x"]).toBe("auto");
     expect(declared(".sw-layout > *")["min-width"]).toBe("0");
