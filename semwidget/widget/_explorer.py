@@ -508,6 +508,7 @@ class Explorer(anywidget.AnyWidget):
             self.can_undo = self._history.can_undo
             self.can_redo = self._history.can_redo
             self.state_version = s.version
+            self.error = ""  # a change that went through clears the last error
 
     def _request_render(self, seq: int, s: st.Session, final: bool) -> None:
         """Queue a render of ``s`` (lock held, so stamps follow the order of changes).
@@ -562,6 +563,7 @@ class Explorer(anywidget.AnyWidget):
             self._job_running = self.busy = True
             try:
                 work()
+                self.error = ""  # a success clears the last error
             finally:
                 self._job_running = False
                 with self.hold_sync():
