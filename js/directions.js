@@ -114,6 +114,8 @@ export function createDirections(model, send, subs) {
       h("span", { class: "sw-direction-tools" },
         icon(`rename-${i}`, "✎", "rename", () => (renaming ? commitRename(i) : edit(i, "rename", name))),
         icon(`notes-${i}`, "¶", notes ? `notes: ${notes}` : "notes", () => (noting ? commitNotes(i) : edit(i, "notes", notes)), noting)),
+      // The kernel's doubt about a direction (a boundary from too few labels): said right under it.
+      d.warning ? h("span", { class: "sw-direction-warning", "data-testid": `direction-warning-${i}`, text: `⚠ ${d.warning}` }) : null,
       noting ? notesInput(i) : null);
   }
 

@@ -15,7 +15,10 @@ export const PENDING_MS = 5000;
 // act" (one strong direction would otherwise leave every other row one dark
 // colour); global compares directions with each other.
 const SCALES = {
-  row: { option: "per row", caption: "each row on its own scale", legend: "each row from its min to its max" },
+  row: {
+    option: "per row", caption: "each row on its own scale (a one-layer row on the global one)",
+    legend: "each row from its min to its max",
+  },
   global: { option: "global", caption: "one scale over all cells", legend: "one scale over all cells" },
 };
 
@@ -121,7 +124,12 @@ export function createHeatmap(model, send, subs) {
     const rows = values();
     const global = normalize.value === "global";
     const all = scaleOf(rows.flat());
-    const scales = global ? rows.map(() => all) : rows.map(scaleOf);
+    // A row with one layer only (a DCGAN's direction acts at z or at one feature map) has
+    // no range of its own: it is coloured on the global scale, so rows still compare.
+    const scales = global ? rows.map(() => all) : rows.map((row) => {
+      const own = scaleOf(row);
+      return own && own.span > 0 ? own : all;
+    });
     const scale = SCALES[normalize.value];
     caption.textContent = rows.length
       ? `colour: ${heatmap.kind ?? ""}, ${scale.caption}`

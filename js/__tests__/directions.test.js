@@ -14,6 +14,13 @@ describe("directions list", () => {
     expect(formatScore(null)).toBe("–");
   });
 
+  it("a direction the kernel doubts says why, right under it", () => {
+    const warning = "only 4 positive and 5 negative labels (at least 10 each make a trustworthy boundary)";
+    const { $ } = mount({ directions: [...DIRECTIONS, { ...DIRECTIONS[0], id: 14, label: "smile", method: "labels", warning }] });
+    expect($("direction-warning-3").textContent).toBe(`⚠ ${warning}`);
+    expect(document.querySelector('[data-testid="direction-warning-0"]')).toBeNull();
+  });
+
   it("checkboxes show the active trait and send set_active", () => {
     const { $, model } = mount({ active: [0] });
     expect($("direction-active-0").checked).toBe(true);

@@ -13,7 +13,7 @@ describe("heatmap", () => {
     // Each row on its own scale: 0.4 is the top of row 1 (of all rows, 0.375 up).
     expect($("heat-1-2").getAttribute("style")).toContain(viridis(1));
     expect($("heat-1-3").getAttribute("style")).toContain(viridis(0));
-    expect($("heat-2-2").getAttribute("style")).toContain(viridis(0.5)); // a row of one value
+    expect($("heat-2-2").getAttribute("style")).toContain(viridis(0.75)); // a row of one value: 0.7 on the global [0.1, 0.9]
     expect($("heatmap-kind").textContent).toContain("each row on its own scale");
     expect($("heat-2-0").dataset.applicable).toBe("false");
     expect($("heat-2-2").dataset.applicable).toBe("true");
@@ -142,6 +142,15 @@ describe("heatmap legend and scales", () => {
     expect($("heatmap-legend-high").textContent).toBe("0.9");
     expect($("heatmap-legend").textContent).toContain("one scale over all cells");
     expect($("heatmap-kind").textContent).toContain("one scale over all cells");
+  });
+
+  it("per row, a row with one layer only is coloured on the global scale, not a flat middle", () => {
+    const heatmap = { columns: ["z", "main.2"], values: [[0.1, null], [0.5, null], [0.9, null]], kind: "mean image change" };
+    const { $ } = mount({ heatmap, layers: [[0], [0], [0]] });
+    const colours = [0, 1, 2].map((r) => $(`heat-${r}-0`).style.backgroundColor);
+    expect(new Set(colours).size).toBe(3);
+    expect(colours[0]).toBe(viridis(0));
+    expect(colours[2]).toBe(viridis(1));
   });
 
   it("global colours every cell on one scale; nothing is sent, the choice survives a new heatmap", () => {

@@ -202,13 +202,23 @@ def test_eight_clicked_labels_train_a_boundary_that_works(explorer_page, shots_d
         for i in cells:
             page.locator(f'[data-testid="cell-wrap-{i}"]').hover()
             page.locator(f'[data-testid="label-{sign}-{i}"]').click()
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=\"label-counts\"]').innerText.includes('4')", timeout=10_000
+    # With comms over subshells, the labels and the kernel_json's execute request are not
+    # ordered: wait in the kernel until the eighth label has arrived (or 10 s went by).
+    counts = harness.kernel_json(
+        page,
+        f"(_wait(lambda: {ex}.label_counts == {{'bright': [4, 4]}}), {ex}.label_counts)[1]",
+        setup="import time\ndef _wait(ok, until=time.monotonic() + 10):\n"
+        "    while not ok() and time.monotonic() < until:\n        time.sleep(0.05)",
+    )
+    assert counts == {"bright": [4, 4]}
+    harness.wait_until(
+        page,
+        "() => document.querySelector('[data-testid=\"label-counts\"]').innerText.includes('4')",
+        "the label counts on the page",
+        timeout=10,
     )
     for i in positives:
         assert page.locator(f'[data-testid="cell-wrap-{i}"]').get_attribute("data-label") == "positive"
-    counts = harness.kernel_json(page, f"{ex}.label_counts")
-    assert counts == {"bright": [4, 4]}
     k = harness.kernel_json(page, f"len({ex}.directions)")
     page.locator('[data-testid="train"]').click()
     harness.wait_until(
