@@ -579,6 +579,10 @@ class Explorer(anywidget.AnyWidget):
     def _ensure_heatmap(self, force: bool = False) -> None:
         """Show the heatmap of the session on screen: from the cache, else computed by a job.
         Until it comes, the last one stays (marked stale) if it has the same rows."""
+        with self._lock:  # called from the comm handler's thread and from the worker's
+            self._show_or_queue_heatmap(force)
+
+    def _show_or_queue_heatmap(self, force: bool) -> None:
         attribute = self._heatmap_attribute
         s = self.state
         key = s.heatmap_key(attribute)
@@ -595,13 +599,17 @@ class Explorer(anywidget.AnyWidget):
             self.heatmap = {**self.heatmap, "stale": True}
         if not force and key in (self._heatmap_queued, self._heatmap_failed):
             return  # on its way; or it failed, and only "recompute" tries again
+        if self._heatmap_queued is not None:
+            self._worker.cancel(key="heatmap")  # one for seeds or directions no longer shown
         self._heatmap_queued = key
 
         def job() -> None:
-            if self.state.heatmap_key(attribute) != key:
-                return  # the session moved on; its own request is queued
             try:
+                if self.state.heatmap_key(attribute) != key:
+                    return  # the session moved on; its own request is queued
                 value = _jobs.heatmap(self._generator, self._renderer, s, self._scorer, attribute, self._job_progress)
+            except _jobs.Cancelled:
+                raise  # superseded or cancelled: not a failure, a later request may ask again
             except Exception:
                 self._heatmap_failed = key
                 raise

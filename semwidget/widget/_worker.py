@@ -68,6 +68,7 @@ class Worker:
         self._pending: Any = None
         self._jobs: deque[tuple[str | None, Callable[[], None]]] = deque()
         self._active = 0
+        self._running: str | None = None  # the key of the job running ("" for none given)
         self._closed = False
         self._cancel = threading.Event()  # asks the running job to stop at its next checkpoint
         self.stats = WorkerStats()
@@ -98,13 +99,15 @@ class Worker:
                 self._jobs.append((key, job))
             self._cond.notify()
 
-    def cancel(self) -> int:
-        """Drop queued jobs and ask the running one to stop; returns how many were dropped."""
+    def cancel(self, key: str | None = None) -> int:
+        """Drop queued jobs and ask the running one to stop (with a ``key``: only jobs of
+        that key); returns how many queued ones were dropped."""
         with self._cond:
-            dropped = len(self._jobs)
-            self._jobs.clear()
+            kept = deque(job for job in self._jobs if key is not None and job[0] != key)
+            dropped = len(self._jobs) - len(kept)
+            self._jobs = kept
             self.stats.jobs_cancelled += dropped
-            if self._active:
+            if self._running is not None and (key is None or self._running == key):
                 self._cancel.set()
             self._cond.notify_all()
         return dropped
@@ -148,7 +151,8 @@ class Worker:
                 if self._pending is not None:  # what the user is looking at comes first
                     job, request, self._pending = None, self._pending, None
                 else:
-                    job, request = self._jobs.popleft()[1], None
+                    key, job = self._jobs.popleft()
+                    request, self._running = None, key or ""
                     self._cancel.clear()
                 self._active += 1
             try:
@@ -181,7 +185,9 @@ class Worker:
             self.stats.jobs_failed += 1
             self._failed(exc, None)
         finally:
-            self._cancel.clear()
+            with self._cond:
+                self._running = None
+                self._cancel.clear()
 
     def _failed(self, exc: BaseException, request: Any) -> None:
         log.debug("worker job failed", exc_info=True)

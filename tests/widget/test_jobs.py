@@ -113,3 +113,22 @@ def test_undo_of_a_compute_restores_the_directions_and_their_heatmap(explorer):
     assert explorer.alphas == [1.5, 0, 0, 0, 0]
     meta, (data,) = frames(explorer)[-1]
     assert meta["seq"] == 6 and data == expected_frame(explorer, final=True)
+
+
+def test_a_heatmap_for_seeds_no_longer_shown_is_stopped(explorer, monkeypatch):
+    gate = Gate(at=1)
+    real = _jobs.image_change_heatmap
+    calls = []
+
+    def gated(g, base, s, progress):
+        calls.append(s.seed)
+        return real(g, base, s, gate.wrap(progress) if len(calls) == 1 else progress)
+
+    monkeypatch.setattr(_jobs, "image_change_heatmap", gated)
+    request(explorer, {"kind": "heatmap", "attribute": None})  # forced: runs for seed 3
+    assert gate.reached.wait(30)
+    request(explorer, {"kind": "new_seeds", "seq": 9, "seed": 100})
+    gate.release.set()
+    assert explorer.wait_idle(60) and not explorer.error
+    assert calls == [3, 100] and explorer.stats["jobs_cancelled"] == 1
+    assert not explorer.heatmap.get("stale") and len(explorer.heatmap["values"]) == 5
