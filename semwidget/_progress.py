@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 Listener = Callable[[str, int, int], None]  # (label, done, total)
 _listeners: dict[int, Listener] = {}
+_last: dict[int, tuple[str, int, int]] = {}  # per thread: the newest update its listener saw
 
 
 class _Bar:
@@ -35,6 +36,7 @@ class _Bar:
         if self._tqdm is not None:
             self._tqdm.update(n)
         if self._listener is not None:
+            _last[threading.get_ident()] = (self.desc, self.done, self.total)
             self._listener(self.desc, self.done, self.total)
 
     def close(self) -> None:
@@ -52,6 +54,16 @@ def progress(total: int, desc: str, *, enabled: bool = True, unit: str = "img") 
         bar.close()
 
 
+def pulse() -> None:
+    """Inside a long step, tell this thread's listener (if any) again where the work is.
+    A widget's listener uses the call to draw what the user waits for, or to stop a
+    cancelled job, without waiting for the step to end."""
+    tid = threading.get_ident()
+    listener = _listeners.get(tid)
+    if listener is not None:
+        listener(*_last.get(tid, ("working", 0, 0)))
+
+
 @contextmanager
 def report_to(listener: Listener) -> Iterator[None]:
     """Forward every progress update made in this thread to ``listener``."""
@@ -61,6 +73,7 @@ def report_to(listener: Listener) -> Iterator[None]:
     try:
         yield
     finally:
+        _last.pop(tid, None)
         if previous is None:
             _listeners.pop(tid, None)
         else:

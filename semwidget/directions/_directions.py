@@ -128,12 +128,16 @@ class Directions:
         """A subset, still a ``Directions`` (one row for an int)."""
         idx = np.arange(len(self))[index]
         idx = np.atleast_1d(idx)
+        notes = self.notes
+        if idx.tolist() != list(range(len(self))):  # the finder's recipe recreates all rows, not these
+            notes = {k: v for k, v in self.notes.items() if k != "recipe"}
         return replace(
             self,
             vectors=self.vectors[idx],
             scores=self.scores[idx],
             labels=tuple(self.labels[i] for i in idx),
             sigmas=None if self.sigmas is None else self.sigmas[idx],
+            notes=notes,
         )
 
     def __repr__(self) -> str:
@@ -161,7 +165,9 @@ class Directions:
         w = generator.sample(n, seed=seed).ws[:, 0].double().cpu().numpy()
         if w.shape[1] != self.dim:
             raise ValueError(f"directions of dimension {self.dim} do not fit codes of dimension {w.shape[1]}")
-        return replace(self, sigmas=(w @ self.vectors.T).std(axis=0))
+        # Noted, so "copy as code" can measure them again after re-running the finder.
+        notes = {**self.notes, "measured_sigmas": {"n": int(n), "seed": int(seed)}}
+        return replace(self, sigmas=(w @ self.vectors.T).std(axis=0), notes=notes)
 
     @staticmethod
     def concat(parts: Sequence[Directions]) -> Directions:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import IncrementalPCA
 
-from .._progress import progress
+from .._progress import progress, pulse
 from ..generators import Generator, as_generator
 from ._directions import Directions, fix_signs
 
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 # Above this width a dim×dim float64 scatter matrix (128 MiB at 4096) gives way to IncrementalPCA.
 _MAX_COVARIANCE_DIM = 4096
+_ACTIVATION_CHUNK = 256  # samples per forward pass when collecting feature maps
 
 
 class StreamingMoments:
@@ -146,7 +147,15 @@ class GANSpace:
         from .._latents import Latents
 
         ws = w.to(gen.dtype)[:, None, :].expand(-1, gen.num_ws, -1)
-        return gen.activations(Latents(ws=ws, c=c, model=gen.fingerprint), self.feature_layer)  # type: ignore[arg-type]
+        parts = []
+        # In chunks, so a widget running this as a job can draw a drag between them (pulse)
+        # instead of after a whole batch's forward pass (seconds on a CPU).
+        for start in range(0, len(ws), _ACTIVATION_CHUNK):
+            part = slice(start, start + _ACTIVATION_CHUNK)
+            latents = Latents(ws=ws[part], c=None if c is None else c[part], model=gen.fingerprint)
+            parts.append(gen.activations(latents, self.feature_layer))  # type: ignore[arg-type]
+            pulse()
+        return torch.cat(parts)
 
     # ---- fitting ------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 
+from ..directions import Directions
 from ..generators import Generator
 from ..zoo import CATALOG
 from ._state import Session
@@ -69,6 +70,19 @@ def _number(x: float) -> str:
     return f"{x:.4g}"
 
 
+def _recreate(d: Directions, call: str | None) -> str | None:
+    """Python that recreates ``d`` from its finder's ``call``: with its σ measured again
+    when they were, None when the finder alone would give other σ (then ``d`` is written out)."""
+    if call is None:
+        return None
+    measured = d.notes.get("measured_sigmas")
+    if isinstance(measured, dict) and all(isinstance(measured.get(k), int) for k in ("n", "seed")):
+        return f"{call}.fit(G).directions_.with_measured_sigmas(G, n={measured['n']}, seed={measured['seed']})"
+    if d.sigmas is not None and not call.startswith("semwidget.GANSpace("):
+        return None
+    return f"{call}.fit(G).directions_"
+
+
 def edit_code(g: Generator, s: Session, columns: int) -> str:
     lines = ["import semwidget", ""]
     if g.name in CATALOG:
@@ -76,9 +90,9 @@ def edit_code(g: Generator, s: Session, columns: int) -> str:
     else:
         lines.append(f"G = semwidget.as_generator(generator)  # the generator you gave Explorer, {g.name!r}")
     for b, block in enumerate(s.blocks):
-        call = finder_call(block.recipe)
+        call = _recreate(block.directions, finder_call(block.recipe))
         if call:
-            lines.append(f"d{b} = {call}.fit(G).directions_")
+            lines.append(f"d{b} = {call}")
         else:
             # No finder recreates these (given by the caller, or trained from labels): write them out.
             d = block.directions

@@ -79,3 +79,26 @@ def test_copy_as_code_never_carries_file_text(explorer, tmp_path):
     assert "semwidget.Directions(vectors=" in code  # written out, not re-found by a pasted recipe
     imports = [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
     assert imports == ["import semwidget"], imports
+
+
+def test_copy_as_code_reproduces_directions_with_measured_sigmas(tiny_dcgan):
+    """Notebook 05's case: SeFa directions given σ units by with_measured_sigmas, which no
+    finder recipe recreates; the code writes them out, σ included, and draws the same grid."""
+    import numpy as np
+
+    import semwidget
+
+    d = semwidget.SeFa(n_directions=4).fit(tiny_dcgan).directions_.with_measured_sigmas(tiny_dcgan, n=200)
+    # A whole finder's result (re-run, σ measured again), and a subset of one (written out).
+    ex = semwidget.Explorer(tiny_dcgan, directions=[d, d[[3, 1]]], n_samples=4, seed=5)
+    try:
+        ex.handle({"kind": "render", "alphas": [1.5, 0.0, -2.0, 0.0, 0.0, 1.0], "final": True})
+        assert ex.wait_idle() and not ex.error
+        code = ex.code()
+        assert "SeFa(n_directions=4).fit(G).directions_.with_measured_sigmas(G, n=200, seed=10000)" in code
+        assert "d1 = semwidget.Directions(vectors=" in code and "sigmas=" in code and 'scale="sigma"' in code
+        namespace = {"generator": ex.generator}
+        exec(compile(code.replace("semwidget.image_grid(", "grid = semwidget.image_grid("), "<copied>", "exec"), namespace)
+        assert np.array_equal(np.asarray(namespace["grid"]), np.asarray(semwidget.image_grid(ex.images(), ncols=2)))
+    finally:
+        ex.close()
