@@ -225,3 +225,32 @@ def test_links_out_of_the_annotations_folder_are_not_followed(explorer, tmp_path
     explorer.annotations_dir = folder
     explorer.handle({"kind": "save", "path": "mine"})  # a plain name still works
     assert explorer.wait_idle() and not explorer.error and (folder / "mine.json").is_file()
+
+
+def test_a_label_keeps_the_edited_latent_that_was_on_screen(explorer):
+    explorer.handle({"kind": "set_attribute", "name": "smile"})
+    explorer.handle({"kind": "render", "seq": 3, "alphas": [2.0, 0, 0, 0, 0], "final": True})
+    assert explorer.wait_idle()
+    shown = [c for c in explorer.sent if c["kind"] == "frame"][-1]
+    explorer.handle({"kind": "new_seeds", "seq": 4, "seed": None})  # on its way, not yet seen
+    explorer.handle({"kind": "label", "cell": 1, "value": 1, "seed": shown["seed"], "version": shown["version"]})
+    assert explorer.wait_idle() and not explorer.error
+    (label,) = explorer.state.labels
+    g = explorer.generator
+    seen = semwidget.edit(g.sample(8, seed=0), explorer.direction_blocks[0][0], 2.0)
+    assert label.seed == 1 and np.array_equal(label.array(g.num_ws, g.w_dim), seen.ws[1].numpy())
+    assert not np.allclose(label.array(g.num_ws, g.w_dim), g.sample(8, seed=0).ws[1].numpy())
+    # The same seed unedited is another image: its own label.
+    explorer.handle({"kind": "new_seeds", "seq": 5, "seed": 0})
+    explorer.handle({"kind": "reset", "seq": 6})
+    explorer.handle({"kind": "label", "cell": 1, "value": -1, "seed": None})
+    assert explorer.wait_idle()
+    assert sorted(x.value for x in explorer.state.labels) == [-1, 1] and explorer.cell_labels[1] == -1
+
+
+def test_a_boundary_from_few_labels_says_so_next_to_it(explorer):
+    _label_by_first_z(explorer, pages=1)  # 8 labels: under 10 a side
+    explorer.handle({"kind": "train"})
+    assert explorer.wait_idle() and not explorer.error, explorer.error
+    assert "(at least 10 each make a trustworthy boundary)" in explorer.directions[-1]["warning"]
+    assert explorer.directions[0]["warning"] == ""

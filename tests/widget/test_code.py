@@ -98,7 +98,10 @@ def test_copy_as_code_reproduces_directions_with_measured_sigmas(tiny_dcgan):
         assert "SeFa(n_directions=4).fit(G).directions_.with_measured_sigmas(G, n=200, seed=10000)" in code
         assert "d1 = semwidget.Directions(vectors=" in code and "sigmas=" in code and 'scale="sigma"' in code
         namespace = {"generator": ex.generator}
-        exec(compile(code.replace("semwidget.image_grid(", "grid = semwidget.image_grid("), "<copied>", "exec"), namespace)
+        exec(
+            compile(code.replace("semwidget.image_grid(", "grid = semwidget.image_grid("), "<copied>", "exec"),
+            namespace,
+        )
         assert np.array_equal(np.asarray(namespace["grid"]), np.asarray(semwidget.image_grid(ex.images(), ncols=2)))
     finally:
         ex.close()

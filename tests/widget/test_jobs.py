@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from semwidget.widget import _jobs
 from tests.widget.page import expected_frame, frames, request
 
@@ -132,3 +134,29 @@ def test_a_heatmap_for_seeds_no_longer_shown_is_stopped(explorer, monkeypatch):
     assert explorer.wait_idle(60) and not explorer.error
     assert calls == [3, 100] and explorer.stats["jobs_cancelled"] == 1
     assert not explorer.heatmap.get("stale") and len(explorer.heatmap["values"]) == 5
+
+
+def test_exports_png_at_the_models_resolution_times_scale_and_gif_frames_captioned_with_alpha(explorer):
+    import io
+
+    from PIL import Image, ImageSequence
+
+    for scale in (1, 2):  # one at a time: a second export queued behind the first would replace it
+        request(explorer, {"kind": "export_png", "scale": scale})
+        assert explorer.wait_idle(60)
+    request(explorer, {"kind": "export_gif", "direction": 0, "frames": 3, "extent": 2.0})
+    assert explorer.wait_idle(60) and not explorer.error
+    files = [(c, b[0]) for c, b in explorer.sent if c.get("kind") == "file"]
+    (png1, one), (png2, two), (gif, anim) = files
+    side = explorer.generator.img_resolution  # 16 for the tiny DCGAN; 2 columns, 2-pixel gaps
+    assert Image.open(io.BytesIO(one)).size == (2 * side + 2, 2 * side + 2)
+    assert Image.open(io.BytesIO(two)).size == (2 * (2 * side + 2), 2 * (2 * side + 2))
+    frames = [f.convert("RGB") for f in ImageSequence.Iterator(Image.open(io.BytesIO(anim)))]
+    assert len(frames) == 4  # forth and back: -2, 0, +2, 0
+    width, height = frames[0].size
+    caption = height - (2 * side + 2)
+    assert width == 2 * side + 2 and caption >= 14
+    strips = [f.crop((0, 0, width, caption)).tobytes() for f in frames]
+    assert len({strips[0], strips[1], strips[2]}) == 3  # each α has its own caption
+    assert strips[1] == strips[3]
+    assert np.asarray(frames[0].crop((0, 0, width, caption))).min() < 128  # dark text on white
