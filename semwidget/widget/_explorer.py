@@ -273,8 +273,10 @@ class Explorer(anywidget.AnyWidget):
         return self._renderer.images(self.state)
 
     def render_once(self, final: bool = True) -> _frames.Frame:
-        """Render and encode the current grid in this thread (what each frame costs)."""
-        return _frames.sprite(self.images(), self.columns, self.resolution, final)
+        """Render and encode the current grid in this thread, past the image cache (what a
+        frame of a new state costs)."""
+        images = self._generator.synthesize(self.latents())
+        return _frames.sprite(images, self.columns, self.resolution, final)
 
     def code(self) -> str:
         """Python that reproduces the current edit."""
