@@ -62,8 +62,7 @@ class Annotations:
             self.codes = np.asarray(self.codes, dtype=np.float32)
             if self.codes.ndim != 3 or len(self.codes) != len(self.labels) or not np.isfinite(self.codes).all():
                 raise ValueError(
-                    f"label codes must be finite, of shape ({len(self.labels)}, num_ws, w_dim); "
-                    f"got {self.codes.shape}"
+                    f"label codes must be finite, of shape ({len(self.labels)}, num_ws, w_dim); got {self.codes.shape}"
                 )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
