@@ -8,18 +8,34 @@ The names a notebook user types::
     images = G.synthesize(semwidget.edit(latents, sefa.directions_[0], alpha=3.0))
 """
 
-from ._edits import edit, jitter
-from ._entanglement import AttributeChange, attribute_change, direction_similarity
-from ._images import image_grid, to_pil, to_uint8
-from ._latents import Latents
-from ._load import load
-from ._plot import plot_matrix
-from ._probe import ProbeResult, probe
-from ._rescore import Rescoring, rescore
-from .directions import Directions, GANSpace, InterFaceGAN, SeFa, project_out
-from .generators import Generator, as_generator, supported_layouts
-from .widget import Explorer
+from typing import Any
+
+from .common import image_grid, to_pil, to_uint8
+from .directions import Directions, GANSpace, InterFaceGAN, SeFa, edit, jitter, project_out
+from .generators import Generator, Latents, as_generator, supported_layouts
+from .semantics import (
+    AttributeChange,
+    ProbeResult,
+    Rescoring,
+    attribute_change,
+    direction_similarity,
+    plot_matrix,
+    probe,
+    rescore,
+)
 from .zoo import ZooFetchError, available
+from .zoo._load import load
+
+
+def __getattr__(name: str) -> Any:
+    # The widget (anywidget, ipywidgets, the JS bundle) loads only when it is used, so
+    # scripts and training runs import semwidget without a notebook stack.
+    if name == "Explorer":
+        from .widget import Explorer
+
+        return Explorer
+    raise AttributeError(f"module 'semwidget' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

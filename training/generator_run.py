@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from semwidget._io import atomic_write
+from semwidget.files._atomic import atomic_write
 from semwidget.nets._stylegan2 import StyleGAN2
 
 GRID_SEED, GRID_SIZE = 0, 64
@@ -120,7 +120,7 @@ class GeneratorRun:
     @torch.no_grad()
     def sample_grid(self, path: Path) -> None:
         """G_ema on GRID_SIZE fixed z (stored noise), tiled into a PNG."""
-        from semwidget._images import image_grid
+        from semwidget.common._images import image_grid
 
         g = torch.Generator().manual_seed(GRID_SEED)
         z = torch.randn(GRID_SIZE, self.config["style_dim"], generator=g).to(self.device)

@@ -47,26 +47,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _bind_bare_package(name: str) -> None:
-    """Register package ``name`` (a folder under the repository root) without running its
-    ``__init__``, so that its submodules import on their own."""
-    module = types.ModuleType(name)
-    module.__path__ = [str(ROOT.joinpath(*name.split(".")))]
-    sys.modules[name] = module
-    parent, _, child = name.rpartition(".")
-    if parent in sys.modules:
-        setattr(sys.modules[parent], child, module)
-
-
-try:
-    import semwidget  # noqa: F401
-except ImportError:
-    # A bare GPU image may lack the widget stack (anywidget, ipywidgets, traitlets) and
-    # platformdirs that semwidget/__init__.py reaches. Training needs only the networks,
-    # the atomic writes and the world's renderer.
-    _bind_bare_package("semwidget")
-
-from semwidget._io import atomic_write  # noqa: E402
+# semwidget imports its widget stack lazily: training needs only its core dependencies.
+from semwidget.files._atomic import atomic_write  # noqa: E402
 
 
 def _load_sibling(name: str) -> types.ModuleType:
@@ -147,14 +129,8 @@ class ConfigMismatchError(ValueError):
 
 def world_api() -> tuple[Callable, Callable, Callable]:
     """``sample_factors, render, to_tensor`` of :mod:`semwidget.world`."""
-    try:
-        from semwidget.world import render, sample_factors, to_tensor
-    except ImportError as exc:
-        # semwidget.world's __init__ also loads its factor predictor, whose imports reach the
-        # model zoo (platformdirs); the renderer in _scene needs numpy and torch only.
-        log.debug("semwidget.world did not import (%s); using semwidget.world._scene alone", exc)
-        _bind_bare_package("semwidget.world")
-        from semwidget.world._scene import render, sample_factors, to_tensor
+    from semwidget.world import render, sample_factors, to_tensor
+
     return sample_factors, render, to_tensor
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import load_json_npz, save_json_npz
+from ..files._atomic import load_json_npz, save_json_npz
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ class Directions:
         """Write ``<path>.json`` (metadata) and the arrays beside it, atomically.
 
         Returns the JSON path. No pickle is involved; a crash mid-save leaves the
-        previous save intact (see :func:`semwidget._io.save_json_npz`).
+        previous save intact (see :func:`semwidget.files._atomic.save_json_npz`).
         """
         return save_json_npz(path, self.to_meta(), self.to_arrays())
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import IncrementalPCA
 
-from .._progress import progress, pulse
+from ..common._progress import progress, pulse
 from ..generators import Generator, as_generator
 from ._directions import Directions, fix_signs
 
@@ -144,7 +144,7 @@ class GANSpace:
                 bar.update(b)
 
     def _activations(self, gen: Generator, w: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-        from .._latents import Latents
+        from ..generators._latents import Latents
 
         ws = w.to(gen.dtype)[:, None, :].expand(-1, gen.num_ws, -1)
         parts = []

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from sklearn.svm import SVC
 
-from .._latents import Latents
+from ..generators._latents import Latents
 from ._directions import Directions
 
 log = logging.getLogger(__name__)

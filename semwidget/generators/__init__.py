@@ -14,6 +14,7 @@ import torch
 
 from ._base import FeatureLayer, Generator, ProjectionWeight, resolve_device
 from ._biggan import BigGANAdapter, looks_like_biggan
+from ._latents import Latents
 from ._single_input import SingleInputGenerator, looks_single_input
 from ._stylegan_nvidia import NvidiaStyleGAN, looks_like_nvidia_stylegan
 from ._stylegan_rosinality import RosinalityStyleGAN, looks_like_rosinality
@@ -76,6 +77,7 @@ def as_generator(
 __all__ = [
     "FeatureLayer",
     "Generator",
+    "Latents",
     "ProjectionWeight",
     "SingleInputGenerator",
     "as_generator",

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._latents import Latents
+from ._latents import Latents
 
 log = logging.getLogger(__name__)
 

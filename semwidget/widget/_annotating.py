@@ -2,7 +2,7 @@
 
 A label is kept with the exact latent code that was on screen in its cell (the sample
 with the edit applied), so a boundary trained from labels means what the user saw.
-Files hold the same (:class:`semwidget._annotations.Annotations`); files of the older
+Files hold the same (:class:`semwidget.widget._annotations.Annotations`); files of the older
 format, labelled by seed only, get the plain sample of each seed.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._annotations import Annotations
 from ..generators import Generator
+from ._annotations import Annotations
 from ._rendering import Renderer
 from ._state import Label, Session, code_bytes, code_key, labelled, loaded, new_block
 

@@ -26,13 +26,13 @@ import anywidget
 import torch
 import traitlets as t
 
-from .._annotations import Annotations
 from ..directions import Directions
 from ..generators import Generator, as_generator
 from ..scorers import Scorer, as_scorer
 from . import _frames, _jobs
 from . import _state as st
 from ._annotating import cell_label, cell_labels, from_annotations, to_annotations
+from ._annotations import Annotations
 from ._code import edit_code
 from ._files import annotation_file
 from ._protocol import NUMBERED, ProtocolError, check_trait_write, parse_request, request_id

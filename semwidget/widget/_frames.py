@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .._images import image_grid, to_uint8
+from ..common._images import image_grid, to_uint8
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from .._images import image_grid
-from .._latents import Latents
-from .._progress import report_to
-from .._rescore import rescore
+from ..common._images import image_grid
+from ..common._progress import report_to
 from ..directions import Directions, GANSpace, SeFa, boundary_from_labels
 from ..generators import Generator
+from ..generators._latents import Latents
 from ..scorers import Scorer
+from ..semantics._rescore import rescore
 from ._rendering import Renderer, edited
 from ._state import Session
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
-from .._edits import edit
-from .._latents import Latents
+from ..directions._edits import edit
 from ..generators import Generator
+from ..generators._latents import Latents
 from . import _frames
 from ._state import Session
 

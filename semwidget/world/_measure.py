@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .._edits import edit
-from .._latents import Latents
-from .._plot import plot_matrix, png_bytes
-from .._score_edits import split_rows
 from ..directions import Directions
+from ..directions._edits import edit
 from ..generators import Generator, as_generator
+from ..generators._latents import Latents
+from ..semantics._plots import plot_matrix, png_bytes
+from ..semantics._score_edits import split_rows
 from ._predictor import SCORE_NAMES, FactorScorer
 from ._scene import FACTORS, HUES, render, sample_factors, to_tensor
 

@@ -96,7 +96,7 @@ def train_predictor(
     Adam with a cosine learning-rate decay; every batch is new, so there is no overfitting
     to watch. ``report`` has the steps, seconds, final loss and :func:`evaluate`'s table.
     """
-    from .._progress import progress as bar
+    from ..common._progress import progress as bar
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

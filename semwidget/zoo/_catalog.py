@@ -84,7 +84,7 @@ def _omniart_eyes(path: Path, device: torch.device | str | None, dtype: torch.dt
 
 
 def _shapes_stylegan2(path: Path, device: torch.device | str | None, dtype: torch.dtype | None) -> Generator:
-    from .._checkpoints import read_checkpoint, rosinality_from_checkpoint
+    from ._checkpoints import read_checkpoint, rosinality_from_checkpoint
 
     return rosinality_from_checkpoint(path, read_checkpoint(path), device=device, dtype=dtype, name="shapes-stylegan2")
 

@@ -19,8 +19,8 @@ from typing import Protocol
 
 from platformdirs import user_cache_dir
 
-from .._io import atomic_write, sha256_file
-from .._progress import progress
+from ..common._progress import progress
+from ..files._atomic import atomic_write, sha256_file
 
 log = logging.getLogger(__name__)
 

@@ -62,7 +62,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path):
 
 
 def test_a_crash_between_the_two_files_loses_nothing(tmp_path, monkeypatch):
-    from semwidget import _io
+    from semwidget.files import _atomic as _io
 
     Directions(vectors=np.eye(2), scores=[1, 0.5], space="w", labels=("old", "pair")).save(tmp_path / "d")
     real = _io.atomic_write_bytes

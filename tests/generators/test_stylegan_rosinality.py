@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import semwidget
-from semwidget._checkpoints import _build, load_rosinality_checkpoint
 from semwidget.generators import RosinalityStyleGAN
 from semwidget.nets import DCGAN, StyleGAN2
+from semwidget.zoo._checkpoints import _build, load_rosinality_checkpoint
 
 STYLE_DIM = 32
 

@@ -11,8 +11,8 @@ import torch
 
 import semwidget
 from semwidget import Explorer
-from semwidget._annotations import Annotations
 from semwidget.directions import boundary_from_labels
+from semwidget.widget._annotations import Annotations
 
 
 @pytest.fixture

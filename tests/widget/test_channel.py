@@ -9,7 +9,7 @@ import pytest
 from ipykernel.comm.comm import BaseComm
 
 from semwidget import Explorer
-from semwidget._progress import progress, report_to
+from semwidget.common._progress import progress, report_to
 from semwidget.widget._routing import deliver_where_addressed
 
 
@@ -59,7 +59,7 @@ def test_routing_is_left_alone_where_the_kernel_has_no_override():
 
 def test_work_done_for_a_widget_draws_no_progress_bar_of_its_own(monkeypatch):
     made = []
-    monkeypatch.setattr("semwidget._progress.tqdm", lambda **kw: made.append(kw))
+    monkeypatch.setattr("semwidget.common._progress.tqdm", lambda **kw: made.append(kw))
     seen = []
     with report_to(lambda *a: seen.append(a)), progress(3, "GANSpace") as bar:
         bar.update()

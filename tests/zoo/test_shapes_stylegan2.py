@@ -19,7 +19,7 @@ def shapes():
 
 
 def test_the_bundled_file_matches_its_sha256():
-    from semwidget._io import sha256_file
+    from semwidget.files._atomic import sha256_file
 
     path = CATALOG["shapes-stylegan2"].path
     assert path.is_file() and path.stat().st_size <= 20e6

@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ._latents import Latents
-from ._plot import plot_matrix, png_bytes, stack
+from ..directions import Directions
+from ..generators import Generator, as_generator
+from ..generators._latents import Latents
+from ..scorers import as_scorer
+from ._plots import plot_matrix, png_bytes, stack
 from ._score_edits import Job, Target, check_counts, check_fits, score_changes, split_rows
-from .directions import Directions
-from .generators import Generator, as_generator
-from .scorers import as_scorer
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ._latents import Latents
-from .directions._directions import Directions
+from ..generators._latents import Latents
+from ._directions import Directions
 
 
 def _alphas(directions: Directions, alpha: float | Sequence[float] | np.ndarray, scale: str) -> np.ndarray:

@@ -3,7 +3,7 @@
 Names, labels (per attribute: the seed, ±1 and the latent code on screen when it was
 labelled), directions (every block, with the Python
 that recreates it), the layers each direction is applied at, and notes. Saved as
-JSON + ``.npz`` through :func:`semwidget._io.save_json_npz`: no pickle, and a
+JSON + ``.npz`` through :func:`semwidget.files._atomic.save_json_npz`: no pickle, and a
 crash mid-save leaves the previous save whole.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ._io import load_json_npz, save_json_npz
-from .directions import Directions
+from ..directions import Directions
+from ..files._atomic import load_json_npz, save_json_npz
 
 _FORMAT = "semwidget.annotations/2"
 _FORMAT_SEEDS_ONLY = "semwidget.annotations/1"  # labels by seed alone, read still

@@ -1,5 +1,5 @@
 """Scoring edits against the unedited samples: the loop that re-scoring
-(:mod:`semwidget._rescore`) and attribute change (:mod:`semwidget._entanglement`) share."""
+(:mod:`semwidget.semantics._rescore`) and attribute change (:mod:`semwidget.semantics._entanglement`) share."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from ._edits import edit
-from ._latents import Latents
-from ._progress import progress as progress_bar
-from .directions import Directions
-from .generators import Generator
+from ..common._progress import progress as progress_bar
+from ..directions import Directions
+from ..directions._edits import edit
+from ..generators import Generator
+from ..generators._latents import Latents
 
 # Where an edit acts: ("ws", indices) for a latent direction, ("feature", name) for a channel one.
 Target = tuple[str, Any]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from .generators._stylegan_rosinality import RosinalityStyleGAN
-from .nets._stylegan2 import StyleGAN2, stylegan2_channels
+from ..generators._stylegan_rosinality import RosinalityStyleGAN
+from ..nets._stylegan2 import StyleGAN2, stylegan2_channels
 
 log = logging.getLogger(__name__)
 

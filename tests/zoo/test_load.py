@@ -4,8 +4,8 @@ import pytest
 import torch
 
 import semwidget
-from semwidget._load import UntrustedPickleError
 from semwidget.nets import DCGAN
+from semwidget.zoo._load import UntrustedPickleError
 
 
 def test_dcgan_checkpoint_round_trip(tmp_path):

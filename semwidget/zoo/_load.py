@@ -9,8 +9,8 @@ from typing import Any
 
 import torch
 
-from .generators import Generator, SingleInputGenerator, as_generator
-from .zoo import CATALOG, load_zoo
+from ..generators import Generator, SingleInputGenerator, as_generator
+from . import CATALOG, load_zoo
 
 _LAYOUTS = (
     "a zoo name (semwidget.available())",
@@ -93,7 +93,7 @@ def _load_torch_file(path: Path, device: Any, dtype: Any) -> Generator:
 
 
 def _dcgan_from_state(path: Path, state: dict[str, torch.Tensor], device: Any, dtype: Any) -> Generator:
-    from .nets import DCGAN
+    from ..nets import DCGAN
 
     first = state["main.0.weight"]
     if first.ndim != 4:

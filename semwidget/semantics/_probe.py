@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._io import atomic_write
-from ._latents import Latents
-from ._progress import progress as progress_bar
-from .generators import Generator, as_generator
-from .scorers import Scorer, as_scorer
+from ..common._progress import progress as progress_bar
+from ..files._atomic import atomic_write
+from ..generators import Generator, as_generator
+from ..generators._latents import Latents
+from ..scorers import Scorer, as_scorer
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import semwidget
-from semwidget._progress import report_to
+from semwidget.common._progress import report_to
 from semwidget.scorers import Brightness, Contrast, FunctionScorer, SaliencyPosition, Scorer
 
 
