@@ -28,6 +28,7 @@ MAX_DIRECTIONS = 256  # directions in one session (the schema's index bounds)
 MAX_EXTENTS = 100.0  # α beyond this many handle extents is refused: far outside any sensible edit
 MAX_UNDO = 100
 _ROWS = 256  # direction id = block uid * _ROWS + row
+_PROBE_SEED = 10_000_019  # samples that measure a handle's reach, apart from the grid's seeds
 
 # Block uids are never reused in a process, so caches keyed by them cannot mistake one
 # block for another (unlike id(), which CPython hands out again once an object is freed).
@@ -247,12 +248,11 @@ def _extent(g: Generator, d: Directions) -> float:
     """How far a handle reaches: 3 σ, or 3 × the spread of the data along the direction."""
     if d.sigmas is not None:
         return 3.0
-    v = torch.as_tensor(d.vectors[0], dtype=torch.float32)
-    probe = g.sample(256, seed=10_000_019)
-    if d.is_latent:
-        spread = (probe.ws[:, 0].float().cpu() @ v).std().item()
+    if d.is_latent:  # the data's spread along it: what with_measured_sigmas measures
+        spread = float(d.with_measured_sigmas(g, n=256, seed=_PROBE_SEED).sigmas[0])  # type: ignore[index]
     else:
-        act = g.activations(probe[:32], d.space)
+        v = torch.as_tensor(d.vectors[0], dtype=torch.float32)
+        act = g.activations(g.sample(32, seed=_PROBE_SEED), d.space)
         spread = torch.einsum("nc...,c->n...", act.cpu(), v).std().item()
     return float(np.round(3.0 * max(spread, 1e-6), 3))
 
