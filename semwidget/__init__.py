@@ -12,6 +12,7 @@ from typing import Any
 
 from .common import image_grid, to_pil, to_uint8
 from .directions import Directions, GANSpace, InterFaceGAN, SeFa, edit, jitter, project_out
+from .files import FileFormatError, ModelMismatchError
 from .generators import Generator, Latents, as_generator, supported_layouts
 from .semantics import (
     AttributeChange,
@@ -43,10 +44,12 @@ __all__ = [
     "AttributeChange",
     "Directions",
     "Explorer",
+    "FileFormatError",
     "GANSpace",
     "Generator",
     "InterFaceGAN",
     "Latents",
+    "ModelMismatchError",
     "ProbeResult",
     "Rescoring",
     "SeFa",

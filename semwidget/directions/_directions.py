@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..files._atomic import load_json_npz, save_json_npz
+from ..files._errors import FileFormatError, ModelMismatchError
+from ..files._safe import ArraySpec
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +208,7 @@ class Directions:
             f"(fingerprint {self.model['fingerprint']}), not on the model with fingerprint {fingerprint}"
         )
         if not allow_other_model:
-            raise ValueError(message + "; pass allow_other_model=True to apply them anyway")
+            raise ModelMismatchError(message + "; pass allow_other_model=True to apply them anyway")
         warnings.warn(message, stacklevel=3)
 
     # ---- persistence --------------------------------------------------------------
@@ -239,35 +241,112 @@ class Directions:
             arrays[f"{prefix}sigmas"] = self.sigmas
         return arrays
 
+    @staticmethod
+    def saved_arrays(meta: Any, prefix: str = "", where: str = "") -> dict[str, ArraySpec]:
+        """The arrays a saved record ``meta`` promises (checking ``meta`` first):
+        ``vectors`` float64 (k, dim), ``scores`` and optional ``sigmas`` float64 (k,)."""
+        k, dim = _check_meta(meta, where)
+        return {
+            f"{prefix}vectors": ArraySpec("<f8", (k, dim)),
+            f"{prefix}scores": ArraySpec("<f8", (k,)),
+            f"{prefix}sigmas": ArraySpec("<f8", (k,), required=False),
+        }
+
     @classmethod
     def from_saved(
         cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str = "", where: str = ""
     ) -> Directions:
-        """Rebuild from :meth:`to_meta` and :meth:`to_arrays` output."""
-        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            raise ValueError(f"{where or 'this'} is not a semwidget directions record (expected format {_FORMAT!r})")
-        vectors = arrays.get(f"{prefix}vectors")
-        if vectors is None or list(vectors.shape) != meta.get("shape"):
-            raise ValueError(
-                f"{where}: the arrays do not match the metadata (expected vectors of shape {meta.get('shape')})"
+        """Rebuild from :meth:`to_meta` and :meth:`to_arrays` output (checked as
+        :meth:`saved_arrays` says); :class:`~semwidget.FileFormatError` if they do not fit."""
+        specs = cls.saved_arrays(meta, prefix, where)
+        for key, spec in specs.items():
+            a = arrays.get(key)
+            if a is None and not spec.required:
+                continue
+            if a is None or a.dtype != np.dtype(spec.dtype) or a.shape != spec.shape or not np.isfinite(a).all():
+                raise FileFormatError(
+                    f"{where}: the arrays do not match the metadata (expected {key} of shape {spec.shape}, finite)"
+                )
+        try:
+            return cls(
+                vectors=arrays[f"{prefix}vectors"],
+                scores=arrays[f"{prefix}scores"],
+                space=meta["space"],
+                layers=meta["layers"],
+                method=meta["method"],
+                labels=tuple(meta["labels"]),
+                sigmas=arrays.get(f"{prefix}sigmas"),
+                model=meta["model"],
+                notes=meta.get("notes", {}),
             )
-        return cls(
-            vectors=vectors,
-            scores=arrays[f"{prefix}scores"],
-            space=meta["space"],
-            layers=meta["layers"],
-            method=meta["method"],
-            labels=tuple(meta["labels"]),
-            sigmas=arrays.get(f"{prefix}sigmas"),
-            model=meta["model"],
-            notes=meta.get("notes", {}),
-        )
+        except ValueError as exc:
+            raise FileFormatError(f"{where}: {exc}") from None
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Directions:
-        """Read directions written by :meth:`save`."""
-        meta, arrays = load_json_npz(path, "semwidget directions")
-        return cls.from_saved(meta, arrays, where=str(path))
+    def load(cls, path: str | os.PathLike[str], model: Any = None, *, allow_other_model: bool = False) -> Directions:
+        """Read directions written by :meth:`save`.
+
+        With ``model`` (a :class:`~semwidget.Generator` or a fingerprint), directions
+        found on another model raise :class:`~semwidget.ModelMismatchError` unless
+        ``allow_other_model=True`` (then a warning); latent directions whose dimension
+        does not fit the generator's codes are refused either way. A damaged file
+        raises :class:`~semwidget.FileFormatError` before anything large is allocated.
+        """
+        meta, arrays = load_json_npz(path, "semwidget directions", cls.saved_arrays)
+        d = cls.from_saved(meta, arrays, where=str(path))
+        if model is not None:
+            d.check_model(_fingerprint(model), allow_other_model=allow_other_model)
+            d.check_fits(model, where=str(path))
+        return d
+
+    def check_fits(self, generator: Any, where: str = "") -> None:
+        """Refuse latent directions whose dimension is not that of ``generator``'s codes."""
+        dims = {getattr(generator, "w_dim", None), getattr(generator, "z_dim", None)} - {None}
+        if self.is_latent and dims and self.dim not in dims:
+            raise ModelMismatchError(
+                f"{where or 'these directions'}: directions of dimension {self.dim} do not fit "
+                f"{getattr(generator, 'name', 'the generator')!r}, whose codes have dimension {sorted(dims)}"
+            )
+
+
+def _fingerprint(model: Any) -> str:
+    return model if isinstance(model, str) else str(getattr(model, "fingerprint", ""))
+
+
+def _check_meta(meta: Any, where: str) -> tuple[int, int]:
+    """(k, dim) of a saved directions record, after checking every field's type."""
+    where = where or "this"
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        raise FileFormatError(f"{where} is not a semwidget directions file (expected format {_FORMAT!r})")
+    shape = meta.get("shape")
+    if not (isinstance(shape, list) and len(shape) == 2 and all(_is_int(x) and x >= 1 for x in shape)):
+        raise FileFormatError(f"{where}: 'shape' should be [k, dim] of positive ints; found {shape!r:.80}")
+    k, dim = shape
+    problems = []
+    if not isinstance(meta.get("space"), str) or not meta["space"]:
+        problems.append("'space' should be a non-empty string")
+    layers = meta.get("layers")
+    if layers is not None and not (isinstance(layers, list) and all(_is_int(i) and i >= 0 for i in layers)):
+        problems.append("'layers' should be null or a list of layer indices")
+    if not isinstance(meta.get("method"), str):
+        problems.append("'method' should be a string")
+    labels = meta.get("labels")
+    if not (isinstance(labels, list) and len(labels) == k and all(isinstance(x, str) for x in labels)):
+        problems.append(f"'labels' should be {k} strings")
+    model = meta.get("model")
+    if model is not None and not (
+        isinstance(model, dict) and all(isinstance(model.get(x), str) for x in ("name", "fingerprint"))
+    ):
+        problems.append("'model' should be null or {name, fingerprint} strings")
+    if not isinstance(meta.get("notes", {}), dict):
+        problems.append("'notes' should be an object")
+    if problems:
+        raise FileFormatError(f"{where} is a damaged semwidget directions file: {'; '.join(problems)}")
+    return k, dim
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _jsonable(value: Any) -> Any:

@@ -10,6 +10,7 @@ crash mid-save leaves the previous save whole.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,12 @@ import numpy as np
 
 from ..directions import Directions
 from ..files._atomic import load_json_npz, save_json_npz
+from ..files._errors import FileFormatError, ModelMismatchError
+from ..files._safe import ArraySpec
 
 _FORMAT = "semwidget.annotations/2"
 _FORMAT_SEEDS_ONLY = "semwidget.annotations/1"  # labels by seed alone, read still
+MAX_SEED = 2**63 - 1  # seeds are non-negative int64
 
 
 @dataclass
@@ -55,9 +59,12 @@ class Annotations:
         k = sum(len(d) for d, _ in self.blocks)
         if len(self.layers) != k or len(self.notes) != k:
             raise ValueError(f"annotations need layers and notes for each of the {k} directions")
+        for a, s, v in self.labels:
+            if not _is_int(s) or not 0 <= int(s) <= MAX_SEED:
+                raise ValueError(f"label seeds must be ints from 0 to 2**63 - 1; got {s!r:.40} for {a!r:.40}")
+            if not _is_int(v) or int(v) not in (1, -1):
+                raise ValueError(f"labels must be 1 or -1; got {v!r:.40} for seed {s}")
         self.labels = [(str(a), int(s), int(v)) for a, s, v in self.labels]
-        if any(v not in (1, -1) for _, _, v in self.labels):
-            raise ValueError("labels must be 1 or -1")
         if self.codes is not None:
             self.codes = np.asarray(self.codes, dtype=np.float32)
             if self.codes.ndim != 3 or len(self.codes) != len(self.labels) or not np.isfinite(self.codes).all():
@@ -85,30 +92,106 @@ class Annotations:
         return save_json_npz(path, meta, arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Annotations:
-        meta, arrays = load_json_npz(path, "semwidget annotations")
-        if meta.get("format") not in (_FORMAT, _FORMAT_SEEDS_ONLY):
-            raise ValueError(f"{path} is not a semwidget annotations file (expected format {_FORMAT!r})")
+    def load(cls, path: str | os.PathLike[str], model: Any = None, *, allow_other_model: bool = False) -> Annotations:
+        """Read annotations written by :meth:`save`.
+
+        With ``model`` (a :class:`~semwidget.Generator`), annotations of another model
+        raise :class:`~semwidget.ModelMismatchError` unless ``allow_other_model=True``
+        (then a warning); label codes or directions whose shapes do not fit its latents
+        are refused either way. A damaged file raises :class:`~semwidget.FileFormatError`.
+        """
+        meta, arrays = load_json_npz(path, "semwidget annotations", lambda m: _saved_arrays(m, str(path)))
         try:
             blocks = [
                 (Directions.from_saved(b["directions"], arrays, prefix=f"block{i}_", where=str(path)), b.get("recipe"))
                 for i, b in enumerate(meta["blocks"])
             ]
             if meta["format"] == _FORMAT_SEEDS_ONLY:
-                labels = [(a, int(s), int(v)) for a, by_seed in meta["labels"].items() for s, v in by_seed.items()]
+                labels = [(a, _seed(s), v) for a, by_seed in meta["labels"].items() for s, v in by_seed.items()]
                 codes = None
             else:
-                labels = [(a, s, v) for a, s, v in meta["labels"]]
-                codes = arrays["label_codes"] if "label_codes" in arrays else None
+                labels = [tuple(x) for x in meta["labels"]]
+                codes = arrays.get("label_codes")
                 if labels and codes is None:
                     raise KeyError("label_codes")
-            return cls(meta["model"], blocks, meta["layers"], meta["notes"], labels, codes)
+            annotations = cls(meta["model"], blocks, meta["layers"], meta["notes"], labels, codes)
+        except FileFormatError:
+            raise
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise ValueError(f"{path} is a damaged semwidget annotations file: {type(exc).__name__}: {exc}") from None
-
-    def check_model(self, fingerprint: str, name: str) -> None:
-        if self.model.get("fingerprint") != fingerprint:
-            raise ValueError(
-                f"these annotations belong to model {self.model.get('name')!r} "
-                f"(fingerprint {self.model.get('fingerprint')}), not to {name!r} (fingerprint {fingerprint})"
+            raise FileFormatError(
+                f"{path} is a damaged semwidget annotations file: {type(exc).__name__}: {exc}"
+            ) from None
+        if model is not None:
+            annotations.check_model(
+                str(getattr(model, "fingerprint", model)),
+                str(getattr(model, "name", model)),
+                allow_other_model=allow_other_model,
             )
+            annotations.check_fits(model, where=str(path))
+        return annotations
+
+    def check_model(self, fingerprint: str, name: str, *, allow_other_model: bool = False) -> None:
+        """Refuse annotations of another model (a warning instead with ``allow_other_model``)."""
+        if self.model.get("fingerprint") == fingerprint:
+            return
+        message = (
+            f"these annotations belong to model {self.model.get('name')!r} "
+            f"(fingerprint {self.model.get('fingerprint')}), not to {name!r} (fingerprint {fingerprint})"
+        )
+        if not allow_other_model:
+            raise ModelMismatchError(message + "; pass allow_other_model=True to load them anyway")
+        warnings.warn(message, stacklevel=3)
+
+    def check_fits(self, generator: Any, where: str = "") -> None:
+        """Refuse label codes or directions whose shapes do not fit ``generator``'s latents."""
+        shape = (getattr(generator, "num_ws", None), getattr(generator, "w_dim", None))
+        if self.codes is not None and None not in shape and self.codes.shape[1:] != shape:
+            raise ModelMismatchError(
+                f"{where}: label codes of shape (num_ws, w_dim) = {self.codes.shape[1:]} do not fit "
+                f"{getattr(generator, 'name', 'the generator')!r}, whose latents are {shape}"
+            )
+        for d, _ in self.blocks:
+            d.check_fits(generator, where)
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _seed(text: Any) -> int:
+    if not isinstance(text, str) or not text.isdigit() or len(text) > 19:
+        raise ValueError(f"a label seed should be a decimal number; found {text!r:.40}")
+    return int(text)
+
+
+def _saved_arrays(meta: dict[str, Any], where: str) -> dict[str, ArraySpec]:
+    """The arrays an annotations manifest promises, after checking its fields."""
+    if meta.get("format") not in (_FORMAT, _FORMAT_SEEDS_ONLY):
+        raise FileFormatError(f"{where} is not a semwidget annotations file (expected format {_FORMAT!r})")
+    model, blocks, labels = meta.get("model"), meta.get("blocks"), meta.get("labels")
+    if not (isinstance(model, dict) and all(isinstance(model.get(x), str) for x in ("name", "fingerprint"))):
+        raise FileFormatError(f"{where}: 'model' should be {{name, fingerprint}} strings")
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        raise FileFormatError(f"{where}: 'blocks' should be a list of objects")
+    for key in ("layers", "notes"):
+        if not isinstance(meta.get(key), list):
+            raise FileFormatError(f"{where}: {key!r} should be a list")
+    if not all(isinstance(x, list) and all(isinstance(n, str) for n in x) for x in meta["layers"]):
+        raise FileFormatError(f"{where}: 'layers' should be a list of lists of layer names")
+    if not all(isinstance(x, str) for x in meta["notes"]):
+        raise FileFormatError(f"{where}: 'notes' should be strings")
+    specs: dict[str, ArraySpec] = {}
+    for i, b in enumerate(blocks):
+        if not isinstance(b.get("recipe"), (str, type(None))):
+            raise FileFormatError(f"{where}: the recipe of block {i} should be a string or null")
+        specs.update(Directions.saved_arrays(b.get("directions"), prefix=f"block{i}_", where=where))
+    if meta["format"] == _FORMAT_SEEDS_ONLY:
+        if not isinstance(labels, dict) or not all(isinstance(v, dict) for v in labels.values()):
+            raise FileFormatError(f"{where}: 'labels' should map attributes to {{seed: ±1}}")
+        return specs
+    if not isinstance(labels, list) or not all(
+        isinstance(x, list) and len(x) == 3 and isinstance(x[0], str) for x in labels
+    ):
+        raise FileFormatError(f"{where}: 'labels' should be a list of [attribute, seed, ±1]")
+    specs["label_codes"] = ArraySpec("<f4", (len(labels), None, None), required=bool(labels))
+    return specs
