@@ -6,7 +6,6 @@ Only tensors (and the few plain objects allowed below) are unpickled:
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import re
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from ..files._errors import FileFormatError
+from ..files._torchfile import TensorSpec, check_state, inspect_checkpoint, load_checked
 from ..generators._stylegan_rosinality import RosinalityStyleGAN
 from ..nets._stylegan2 import StyleGAN2, stylegan2_channels
 
@@ -56,19 +57,39 @@ def load_rosinality_checkpoint(
 
 
 def read_checkpoint(path: Path) -> object:
-    """``torch.load`` with ``weights_only=True``; a clear error for anything unreadable."""
-    if not path.is_file():
+    """A ``torch.save`` file's content, read only after its archive, sizes and (for
+    the layouts we know) keys, shapes and dtypes were checked without building a tensor;
+    :class:`~semwidget.FileFormatError` for anything else.
+
+    The pickle runs no code (``weights_only=True``, after our own restricted pass over
+    it), a storage may claim no more bytes than its record holds, and weights are finite.
+    """
+    if not path.is_file() and not path.is_symlink():
         raise FileNotFoundError(f"no checkpoint file at {path}")
-    try:
-        # train.py saves its argparse.Namespace under 'args'; a plain attribute bag, safe to allow.
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many kinds (UnpicklingError, RuntimeError, EOFError, ...)
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
-        raise ValueError(
-            f"could not read checkpoint {path}: {type(exc).__name__}: {first_line}; "
-            f"expected a file written by torch.save holding tensors only"
-        ) from None
+    spec = inspect_checkpoint(path)
+    if isinstance(spec, dict) and "g_ema" in spec:
+        check_rosinality_spec(path, spec)
+    return load_checked(path)
+
+
+def check_rosinality_spec(path: Path, spec: dict) -> None:
+    """The architecture read off the shapes in ``spec['g_ema']``, built on the meta
+    device (nothing allocated), must have exactly the file's keys, shapes and dtypes."""
+    state = spec["g_ema"]
+    if not isinstance(state, dict):
+        raise FileFormatError(f"{path}: 'g_ema' should be a state dict; found {type(state).__name__}")
+    if not all(isinstance(v, TensorSpec) for v in state.values()):
+        raise FileFormatError(f"{path}: 'g_ema' should hold tensors only")
+    with torch.device("meta"):
+        net = _build(path, state)
+    check_state(path, state, net.state_dict(), _ROSINALITY_LAYOUT)
+    avg = spec.get("latent_avg")
+    if avg is not None and (
+        not isinstance(avg, TensorSpec)
+        or tuple(avg.shape) not in ((net.style_dim,), (1, net.style_dim))
+        or avg.dtype not in (torch.float32, torch.float16, torch.bfloat16)
+    ):
+        raise FileFormatError(f"{path}: 'latent_avg' should be floats of shape ({net.style_dim},) or (1, style_dim)")
 
 
 def rosinality_from_checkpoint(
@@ -102,7 +123,7 @@ def rosinality_from_checkpoint(
     return RosinalityStyleGAN(net, latent_avg=latent_avg, name=name or path.stem, device=device, dtype=dtype)
 
 
-def _build(path: Path, state: dict[str, torch.Tensor]) -> StyleGAN2:
+def _build(path: Path, state: dict) -> StyleGAN2:
     """A StyleGAN2 whose parameter shapes are those in ``state``.
 
     ``lr_mlp`` does not show in the shapes; rosinality's default 0.01 (also what

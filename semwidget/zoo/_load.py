@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from ..files._errors import FileFormatError
 from ..generators import Generator, SingleInputGenerator, as_generator
 from . import CATALOG, load_zoo
 
@@ -78,31 +79,47 @@ def _load_pickle(path: Path, device: Any, dtype: Any, trust: bool) -> Generator:
 
 
 def _load_torch_file(path: Path, device: Any, dtype: Any) -> Generator:
-    from ._checkpoints import read_checkpoint, rosinality_from_checkpoint
+    from ..files._torchfile import inspect_checkpoint, load_checked
+    from ._checkpoints import check_rosinality_spec, rosinality_from_checkpoint
 
-    state = read_checkpoint(path)
-    if isinstance(state, dict) and "g_ema" in state:
-        return rosinality_from_checkpoint(path, state, device=device, dtype=dtype)
-    if isinstance(state, dict) and "netG_state_dict" in state:
-        state = state["netG_state_dict"]
+    spec = inspect_checkpoint(path)  # nothing built yet: structure, shapes, dtypes
+    if isinstance(spec, dict) and "g_ema" in spec:
+        check_rosinality_spec(path, spec)
+        return rosinality_from_checkpoint(path, load_checked(path), device=device, dtype=dtype)
+    key = "netG_state_dict" if isinstance(spec, dict) and "netG_state_dict" in spec else None
+    state = spec[key] if key else spec
     if isinstance(state, dict) and "main.0.weight" in state:
-        return _dcgan_from_state(path, state, device, dtype)
+        _check_dcgan_spec(path, state)
+        loaded = load_checked(path)
+        return _dcgan_from_state(path, loaded[key] if key else loaded, device, dtype)
     keys = sorted(map(str, state))[:6] if isinstance(state, dict) else type(state).__name__
     expected = "\n".join(f"  - {x}" for x in _LAYOUTS[1:])
-    raise ValueError(f"{path} holds no checkpoint layout semwidget knows (found {keys}); expected:\n{expected}")
+    raise FileFormatError(f"{path} holds no checkpoint layout semwidget knows (found {keys}); expected:\n{expected}")
+
+
+def _check_dcgan_spec(path: Path, state: dict[str, Any]) -> None:
+    from ..files._torchfile import TensorSpec, check_state
+    from ..nets import DCGAN
+
+    first = state["main.0.weight"]
+    if not isinstance(first, TensorSpec) or first.ndim != 4 or first.shape[1] % 8 or 0 in first.shape[:2]:
+        shape = tuple(first.shape) if isinstance(first, TensorSpec) else type(first).__name__
+        raise FileFormatError(f"{path}: main.0.weight has shape {shape}; a DCGAN's is (z_dim, 8·ngf, 4, 4)")
+    z_dim, ngf = int(first.shape[0]), int(first.shape[1]) // 8
+    with torch.device("meta"):  # the architecture's shapes, nothing allocated
+        expected = DCGAN(z_dim=z_dim, ngf=ngf).state_dict()
+    check_state(path, state, expected, f"its layout (a DCGAN with z_dim {z_dim}, ngf {ngf})")
 
 
 def _dcgan_from_state(path: Path, state: dict[str, torch.Tensor], device: Any, dtype: Any) -> Generator:
     from ..nets import DCGAN
 
     first = state["main.0.weight"]
-    if first.ndim != 4:
-        raise ValueError(f"{path}: main.0.weight has shape {tuple(first.shape)}; a DCGAN's is (z_dim, 8·ngf, 4, 4)")
     net = DCGAN(z_dim=first.shape[0], ngf=first.shape[1] // 8)
     try:
         net.load_state_dict(state)
     except RuntimeError as exc:
-        raise ValueError(
+        raise FileFormatError(
             f"{path} looks like a DCGAN but does not match its layout: {str(exc).splitlines()[0]}"
         ) from None
     return SingleInputGenerator(net, name=path.stem, device=device, dtype=dtype)

@@ -1,0 +1,260 @@
+"""Reading ``torch.save`` checkpoints that may be hostile, before torch allocates anything.
+
+:func:`inspect_checkpoint` opens the zip archive ``torch.save`` writes, checks every
+member's CRC and that it lies inside the file, and reads ``data.pkl`` with a restricted
+unpickler that builds no tensors: it returns the checkpoint's structure with a
+:class:`TensorSpec` (shape, dtype, storage) in place of each tensor, after checking that
+each storage's claimed size is exactly the bytes its record holds and every tensor lies
+inside its storage. Callers check keys, shapes and dtypes against the architecture they
+expect, then :func:`load_checked` runs ``torch.load(weights_only=True)`` — which can then
+allocate no more than the file holds — and refuses NaN or infinite weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import math
+import os
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ._errors import FileFormatError
+from ._safe import open_regular
+
+_DTYPES = {
+    "FloatStorage": torch.float32,
+    "DoubleStorage": torch.float64,
+    "HalfStorage": torch.float16,
+    "BFloat16Storage": torch.bfloat16,
+    "LongStorage": torch.int64,
+    "IntStorage": torch.int32,
+    "ShortStorage": torch.int16,
+    "CharStorage": torch.int8,
+    "ByteStorage": torch.uint8,
+    "BoolStorage": torch.bool,
+    "UntypedStorage": torch.uint8,
+}
+_MAX_PICKLE_BYTES = 64 << 20
+# float32 weights may be stored in half precision (one precision for the whole state dict).
+_STORED_AS = {torch.float32: (torch.float32, torch.float16, torch.bfloat16)}
+_LAYOUT = "a file written by torch.save (zip format, torch ≥ 1.6) holding tensors only"
+
+
+@dataclass(frozen=True)
+class _Storage:
+    dtype: torch.dtype
+    key: str
+    numel: int
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A tensor of a checkpoint, described but not built."""
+
+    shape: torch.Size
+    dtype: torch.dtype
+    storage: _Storage
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+class _Namespace:
+    """Stands in for ``argparse.Namespace`` (rosinality's train.py saves its args)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _Namespace:
+        return super().__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+
+def _rebuild_tensor(storage: Any, offset: Any, size: Any, stride: Any, *rest: Any) -> TensorSpec:
+    if not isinstance(storage, _Storage):
+        raise FileFormatError("a tensor refers to no storage")
+    dims = (offset, *size, *stride)
+    if not (isinstance(size, tuple) and isinstance(stride, tuple) and len(size) == len(stride)) or not all(
+        isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in dims
+    ):
+        raise FileFormatError(f"a tensor has a malformed shape {size!r:.80} / stride {stride!r:.80}")
+    if math.prod(size) and offset + sum((s - 1) * st for s, st in zip(size, stride)) >= storage.numel:
+        raise FileFormatError(f"a tensor of shape {size} reaches past its storage of {storage.numel} elements")
+    return TensorSpec(torch.Size(size), storage.dtype, storage)
+
+
+def _rebuild_parameter(data: Any, *rest: Any) -> Any:
+    return data
+
+
+class _SpecUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
+    """The pure-Python unpickler (it reads lengths without allocating them first), with
+    a fixed list of what it may name; nothing from the file is imported or called."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        allowed: dict[tuple[str, str], Any] = {
+            ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+            ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+            ("collections", "OrderedDict"): collections.OrderedDict,
+            ("argparse", "Namespace"): _Namespace,
+        }
+        if (module, name) in allowed:
+            return allowed[module, name]
+        if module == "torch" and name in _DTYPES:
+            return _DTYPES[name]
+        raise FileFormatError(f"holds a {module}.{name} object; expected {_LAYOUT}")
+
+    def persistent_load(self, pid: Any) -> _Storage:
+        if (
+            not isinstance(pid, tuple)
+            or len(pid) != 5
+            or pid[0] not in ("storage", b"storage")
+            or not isinstance(pid[1], torch.dtype)
+            or not isinstance(pid[2], str)
+            or not isinstance(pid[4], int)
+            or pid[4] < 0
+        ):
+            raise FileFormatError(f"holds a malformed storage reference {pid!r:.120}")
+        return _Storage(pid[1], pid[2], pid[4])
+
+
+def inspect_checkpoint(path: str | os.PathLike[str]) -> Any:
+    """The structure of checkpoint ``path`` with a :class:`TensorSpec` per tensor;
+    :class:`FileFormatError` for anything that is not a sound ``torch.save`` zip file."""
+    path = Path(path)
+    with open_regular(path, "a checkpoint") as f:
+        size = os.fstat(f.fileno()).st_size
+        try:
+            archive = zipfile.ZipFile(f)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+            raise FileFormatError(
+                f"could not read checkpoint {path}: not a zip archive ({exc}); expected {_LAYOUT}"
+            ) from None
+        with archive:
+            try:
+                return _inspect(path, archive, size)
+            except FileFormatError as exc:
+                raise FileFormatError(f"could not read checkpoint {path}: {exc}") from None
+            except (zipfile.BadZipFile, pickle.UnpicklingError, ValueError, OSError, EOFError) as exc:
+                raise FileFormatError(
+                    f"could not read checkpoint {path}: {type(exc).__name__}: {str(exc)[:200]}; expected {_LAYOUT}"
+                ) from None
+            except (KeyError, IndexError, TypeError, AttributeError, RecursionError, MemoryError) as exc:
+                raise FileFormatError(
+                    f"could not read checkpoint {path}: a damaged pickle ({type(exc).__name__}); expected {_LAYOUT}"
+                ) from None
+
+
+def _inspect(path: Path, archive: zipfile.ZipFile, size: int) -> Any:
+    infos = archive.infolist()
+    pkl = [i for i in infos if i.filename.endswith("/data.pkl") and i.filename.count("/") == 1]
+    if len(pkl) != 1:
+        raise FileFormatError(f"no single <name>/data.pkl in the archive; expected {_LAYOUT}")
+    prefix = pkl[0].filename[: -len("data.pkl")]
+    records = {}
+    for info in infos:
+        if not info.filename.startswith(prefix) or info.compress_type != zipfile.ZIP_STORED:
+            raise FileFormatError(f"unexpected member {info.filename!r:.80} (torch.save stores members uncompressed)")
+        if info.file_size != info.compress_size or info.header_offset + info.file_size > size:
+            raise FileFormatError(f"member {info.filename!r:.80} claims bytes the file does not hold")
+        records[info.filename[len(prefix) :]] = info
+    bad = archive.testzip()  # reads every member in chunks and checks its CRC
+    if bad is not None:
+        raise FileFormatError(f"member {bad!r:.80} fails its CRC check (the file is damaged)")
+    if pkl[0].file_size > _MAX_PICKLE_BYTES:
+        raise FileFormatError(f"data.pkl is {pkl[0].file_size} bytes; at most {_MAX_PICKLE_BYTES}")
+    data = archive.read(pkl[0])
+    spec = _SpecUnpickler(io.BytesIO(data)).load()
+    storages: dict[str, _Storage] = {}
+    for st in _storages(spec):
+        if storages.setdefault(st.key, st) != st:
+            raise FileFormatError(f"storage {st.key!r:.40} is declared twice with different sizes")
+    for st in storages.values():
+        record = records.get(f"data/{st.key}")
+        nbytes = st.numel * st.dtype.itemsize
+        if record is None or record.file_size != nbytes:
+            have = "no record" if record is None else f"{record.file_size} bytes"
+            raise FileFormatError(f"storage {st.key!r:.40} claims {nbytes} bytes; its record holds {have}")
+    return spec
+
+
+def _storages(spec: Any) -> list[_Storage]:
+    found, stack = [], [spec]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, TensorSpec):
+            found.append(x.storage)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+    return found
+
+
+def tensors(spec: Any, prefix: str = "") -> dict[str, TensorSpec]:
+    """Every tensor in ``spec`` by its dotted path of keys."""
+    out: dict[str, TensorSpec] = {}
+    if isinstance(spec, TensorSpec):
+        out[prefix] = spec
+    elif isinstance(spec, dict):
+        for k, v in spec.items():
+            out.update(tensors(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def check_state(path: Path, state: dict[str, Any], expected: dict[str, torch.Tensor], layout: str) -> None:
+    """Refuse a state dict whose keys, shapes or dtypes are not exactly ``expected``'s
+    (the state dict of the architecture, built on the meta device)."""
+    problems = []
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing:
+        problems.append(f"missing {missing[:4]}{'...' if len(missing) > 4 else ''}")
+    if extra:
+        problems.append(f"unexpected {extra[:4]}{'...' if len(extra) > 4 else ''}")
+    for key in sorted(set(state) & set(expected)):
+        got, want = state[key], expected[key]
+        if not isinstance(got, TensorSpec):
+            problems.append(f"{key} is a {type(got).__name__}, not a tensor")
+        elif tuple(got.shape) != tuple(want.shape) or got.dtype not in _STORED_AS.get(want.dtype, (want.dtype,)):
+            problems.append(f"{key} is {got.dtype} {tuple(got.shape)}, expected {want.dtype} {tuple(want.shape)}")
+        if len(problems) > 6:
+            break
+    floats = {v.dtype for v in state.values() if isinstance(v, TensorSpec) and v.dtype.is_floating_point}
+    if len(floats) > 1:
+        problems.append(f"its weights mix {sorted(map(str, floats))}; a checkpoint stores them in one precision")
+    if problems:
+        raise FileFormatError(f"{path} does not match {layout}: {'; '.join(problems)}")
+
+
+def load_checked(path: str | os.PathLike[str]) -> Any:
+    """``torch.load(weights_only=True)`` of a file :func:`inspect_checkpoint` passed;
+    refuses NaN or infinite floating-point values."""
+    path = Path(path)
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            value = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds (UnpicklingError, RuntimeError, EOFError, ...)
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        raise FileFormatError(f"could not read checkpoint {path}: {type(exc).__name__}: {first_line}") from None
+    stack = [value]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, torch.Tensor):
+            if x.is_floating_point() and not torch.isfinite(x).all():
+                raise FileFormatError(f"checkpoint {path} holds NaN or infinite weights")
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+    return value
