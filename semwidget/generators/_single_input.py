@@ -44,14 +44,13 @@ def looks_single_input(obj: object) -> bool:
 
 def _rows(weight: torch.Tensor, transposed: bool) -> np.ndarray:
     """Weight as (outputs × kernel positions, inputs): one row per output unit and position."""
-    w = weight.detach().float().cpu()
-    if w.ndim == 2:  # Linear: (out, in)
-        return w.numpy().astype(np.float64)
-    if transposed:  # ConvTranspose2d: (in, out, kh, kw)
-        w = w.permute(1, 2, 3, 0)
-    else:  # Conv2d: (out, in, kh, kw)
-        w = w.permute(0, 2, 3, 1)
-    return w.reshape(-1, w.shape[-1]).numpy().astype(np.float64)
+    # Cast first, then one permuting copy (casting a permuted view is several times slower);
+    # a float64 Linear weight is copied so the rows never alias the module's parameter.
+    w = weight.detach().to("cpu", torch.float64, copy=weight.ndim == 2)
+    if w.ndim == 4:
+        # ConvTranspose2d (in, out, kh, kw) or Conv2d (out, in, kh, kw): inputs last.
+        w = w.permute(1, 2, 3, 0) if transposed else w.permute(0, 2, 3, 1)
+    return w.reshape(-1, w.shape[-1]).numpy()
 
 
 class SingleInputGenerator(Generator):

@@ -220,12 +220,14 @@ class NvidiaStyleGAN(Generator):
     # ---- weights for SeFa ------------------------------------------------------
 
     def projection_weights(self, layers: Sequence[int] | None = None) -> list[ProjectionWeight]:
-        """The style ``affine.weight`` of each convolution that reads a chosen ws index.
+        """The style ``affine.weight`` of each convolution that reads a chosen ws index,
+        and for the last index, which only the last ToRGB reads, that ToRGB's.
 
-        Only convolutions count, as in the SeFa reference code: ToRGB styles and
-        StyleGAN3's input transform (4 numbers: rotation and translation) are left
-        out, so the last ws index of either layout, and index 0 of StyleGAN3,
-        contribute nothing.
+        This is what the SeFa reference code (genforce/sefa, ``factorize_weight``)
+        factorizes for StyleGAN2: every convolution's style and the last ToRGB's.
+        The other ToRGBs share their ws index with a convolution and are left out,
+        as there; so is StyleGAN3's input transform (4 numbers: rotation and
+        translation), so index 0 of StyleGAN3 contributes nothing.
 
         Returns
         -------
@@ -235,8 +237,10 @@ class NvidiaStyleGAN(Generator):
         chosen = self.check_layers(layers)
         out = []
         for i in chosen:
+            kinds = {k for _, k in self._consumers[i]}
+            wanted = _CONV if _CONV in kinds or i != self.num_ws - 1 else _TORGB
             for path, kind in self._consumers[i]:
-                if kind != _CONV:
+                if kind != wanted:
                     continue
                 affine: Any = self.module.get_submodule(f"{path}.affine")
                 # The equalised-lr ``weight_gain`` is one scalar per matrix; the rows
@@ -246,10 +250,11 @@ class NvidiaStyleGAN(Generator):
                     raise TypeError(f"{path}.affine.weight has shape {matrix.shape}; expected (out, {self.w_dim})")
                 out.append(ProjectionWeight(name=f"{path}.affine", layer=i, matrix=matrix))
         if not out:
-            conv = [i for i, c in enumerate(self._consumers) if any(k == _CONV for _, k in c)]
+            styled = [i for i, c in enumerate(self._consumers) if any(k == _CONV for _, k in c)]
+            styled += [self.num_ws - 1] if any(k == _TORGB for _, k in self._consumers[-1]) else []
             raise ValueError(
                 f"ws indices {list(chosen)} of {self.name} feed no modulated convolution "
-                f"(only ToRGB or input layers); indices with convolution styles are {conv}"
+                f"(only an input layer); indices with styles SeFa reads are {sorted(set(styled))}"
             )
         return out
 

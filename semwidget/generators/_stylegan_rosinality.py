@@ -8,8 +8,10 @@ consumes row by row. Which StyledConv reads which row::
     conv       conv1   convs[0]   convs[1]   convs[2]   ...  (none: to_rgbs[-1] only)
     to_rgb             to_rgb1               to_rgbs[0] ...  to_rgbs[-1]
 
-SeFa factorizes the StyledConv style weights only (as genforce/sefa does for
-StyleGAN2), so the ToRGB modulations are left out of :meth:`projection_weights`.
+:meth:`projection_weights` gives SeFa the modulation of every StyledConv and, for
+the last ws index (read by nothing else), of ``to_rgbs[-1]``: what genforce/sefa
+factorizes for StyleGAN2 with ``layer_idx="all"``. The other ToRGBs share their row
+with a StyledConv and are left out, as there.
 """
 
 from __future__ import annotations
@@ -73,11 +75,16 @@ class RosinalityStyleGAN(Generator):
         self.z_dim = self.w_dim
         self.num_ws = int(m.n_latent)
         self.img_resolution = int(getattr(m, "size", 2 ** (len(m.to_rgbs) + 2)))
-        # ws index -> (module path, modulation) of the StyledConv reading it: conv1 reads
-        # row 0 and convs[k] reads row k + 1 (see the table in the module docstring).
+        # ws index -> (module path, modulation) SeFa factorizes for it: conv1 reads row 0,
+        # convs[k] row k + 1, and the last row is read by to_rgbs[-1] alone (see the table
+        # in the module docstring).
         self._style_convs: dict[int, tuple[str, nn.Module]] = {0: ("conv1.conv.modulation", m.conv1.conv.modulation)}
         for k, conv in enumerate(m.convs):
             self._style_convs[k + 1] = (f"convs.{k}.conv.modulation", conv.conv.modulation)
+        last = self.num_ws - 1
+        if last not in self._style_convs and len(m.to_rgbs):
+            path = f"to_rgbs.{len(m.to_rgbs) - 1}.conv.modulation"
+            self._style_convs[last] = (path, m.to_rgbs[-1].conv.modulation)
         if latent_avg is None:
             latent_avg = self._mean_w()
         else:
@@ -123,7 +130,8 @@ class RosinalityStyleGAN(Generator):
 
     def projection_weights(self, layers: Sequence[int] | None = None) -> list[ProjectionWeight]:
         """The style (modulation) weights of shape (in_channel, style_dim) of the
-        StyledConvs reading each chosen ws index.
+        StyledConvs reading each chosen ws index, and for the last index that of the
+        last ToRGB (the only layer reading it), as genforce/sefa does.
 
         The stored weights lack EqualLinear's run-time factor ``lr_mul / sqrt(style_dim)``;
         it is one scalar per matrix, so SeFa's row normalization removes it anyway.
@@ -137,7 +145,7 @@ class RosinalityStyleGAN(Generator):
                 out.append(ProjectionWeight(name=path, layer=i, matrix=np.array(matrix)))
         if not out:
             raise ValueError(
-                f"ws indices {list(chosen)} of {self.name} feed no StyledConv (only the last ToRGB); "
+                f"ws indices {list(chosen)} of {self.name} feed no modulation SeFa reads; "
                 f"choose among {sorted(self._style_convs)} (conv1 reads 0, convs[k] reads k + 1)"
             )
         return out

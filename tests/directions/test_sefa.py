@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
 import semwidget
 from semwidget import SeFa
@@ -55,7 +56,7 @@ def test_sefa_on_a_feature_layer_gives_channel_directions(tiny_dcgan):
 def test_more_directions_than_dimensions_is_refused(tiny_dcgan):
     with pytest.raises(ValueError, match="n_directions=9 exceeds the 8 dimensions"):
         SeFa(n_directions=9).fit(tiny_dcgan)
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match=r"'n_directions' parameter of SeFa must be an int in the range \[1, inf\)"):
         SeFa(n_directions=0).fit(tiny_dcgan)
 
 
@@ -79,3 +80,71 @@ def test_sefa_on_the_real_digiface_dcgan_changes_faces(digiface):
     moved = digiface.synthesize(semwidget.edit(lat, d[0], 5.0))
     change = (moved - base).abs().mean().item()
     assert change > 0.05, change  # a visible change on real faces, not a no-op
+
+
+def test_sefa_is_a_scikit_learn_estimator(tiny_dcgan):
+    sefa = SeFa(n_directions=3, feature_layer="main.2")
+    assert sefa.get_params() == {"n_directions": 3, "layers": None, "feature_layer": "main.2"}
+    twin = clone(sefa)
+    assert twin is not sefa and twin.get_params() == sefa.get_params() and not hasattr(twin, "directions_")
+    assert twin.set_params(n_directions=2, feature_layer=None) is twin
+    assert twin.fit(tiny_dcgan) is twin and len(twin.directions_) == 2 and twin.directions_.space == "z"
+    assert twin.directions_.notes["recipe"] == "semwidget.SeFa(n_directions=2)"
+    assert not hasattr(sefa, "directions_")  # the original is untouched
+    with pytest.raises(ValueError, match=r"'feature_layer' parameter of SeFa must be an instance of 'str' or None"):
+        SeFa(feature_layer=3).fit(tiny_dcgan)
+    with pytest.raises(ValueError, match=r"'n_directions' parameter of SeFa must be an int"):
+        SeFa(n_directions=2.5).fit(tiny_dcgan)
+    with pytest.raises(ValueError, match="Invalid parameter 'n_components'"):
+        sefa.set_params(n_components=3)
+
+
+def test_factorize_drops_dead_rows_and_refuses_non_finite_weights():
+    rng = np.random.default_rng(1)
+    m = rng.normal(size=(30, 5))
+    with_dead = np.vstack([m[:10], np.zeros((3, 5)), m[10:]])
+    assert np.allclose(factorize(with_dead)[0], factorize(m)[0])
+    assert np.allclose(factorize(with_dead)[1], factorize(m)[1])
+    m[4, 2] = np.nan
+    with pytest.raises(ValueError, match="finite weight matrix"):
+        factorize(m)
+    with pytest.raises(ValueError, match="finite weight matrix"):
+        factorize(np.ones(5))
+
+
+# ---- the real shapes-stylegan2 against genforce/sefa's recipe ------------------------
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    """The StyleGAN2 bundled with semwidget (no download)."""
+    return semwidget.load("shapes-stylegan2", device="cpu")
+
+
+def _genforce_sefa(state: dict) -> tuple[np.ndarray, np.ndarray]:
+    """genforce/sefa's ``factorize_weight(generator, "all")`` for a StyleGAN2, rewritten on
+    rosinality's state dict: the style weight (outputs × w_dim) of every conv, then of the
+    last ToRGB, each transposed and concatenated into (w_dim, outputs) float32; each
+    column scaled to unit norm; ``eig`` of W Wᵀ. Returns eigenvalues (descending) and
+    eigenvectors as rows."""
+    convs = sorted(int(k.split(".")[1]) for k in state if k.startswith("convs.") and k.endswith("modulation.weight"))
+    last_rgb = max(int(k.split(".")[1]) for k in state if k.startswith("to_rgbs.") and k.endswith("modulation.weight"))
+    names = ["conv1.conv.modulation.weight"] + [f"convs.{k}.conv.modulation.weight" for k in convs]
+    names.append(f"to_rgbs.{last_rgb}.conv.modulation.weight")
+    weight = np.concatenate([state[n].float().numpy().T for n in names], axis=1).astype(np.float32)
+    weight = weight / np.linalg.norm(weight, axis=0, keepdims=True)
+    values, vectors = np.linalg.eig(weight.dot(weight.T))
+    order = np.argsort(-values.real)
+    return values.real[order], vectors.real.T[order]
+
+
+def test_sefa_on_all_layers_of_shapes_stylegan2_matches_the_reference(shapes):
+    values, vectors = _genforce_sefa(shapes.module.state_dict())
+    sefa = SeFa(n_directions=5).fit(shapes)
+    assert sefa.directions_.notes["weights"][-1] == "to_rgbs.3.conv.modulation"
+    cos = np.abs(np.sum(sefa.directions_.vectors * vectors[:5], axis=1))
+    assert np.all(cos > 0.999), cos
+    assert np.allclose(sefa.eigenvalues_[:5], values[:5], rtol=1e-4)
+    # Without the last ToRGB (conv styles only) the directions differ: the test can tell.
+    convs_only = SeFa(n_directions=5, layers=range(shapes.num_ws - 1)).fit(shapes).directions_
+    assert np.abs(np.sum(convs_only.vectors * vectors[:5], axis=1)).min() < 0.9

@@ -182,9 +182,12 @@ def test_projection_weights_are_the_affines_that_read_each_w(layout: str) -> Non
     G = as_generator(build(layout))
     readers = affine_readers(G.module, torch.randn(2, G.num_ws, G.w_dim))
     conv_affines = {name for name in readers if is_conv_affine(G.module, name)}
+    # genforce/sefa's "all": every conv's style, and the last ToRGB's (it alone reads the last w).
+    last_rgb = {name for name, i in readers.items() if i == G.num_ws - 1}
+    assert len(last_rgb) == 1 and not last_rgb & conv_affines
     pws = G.projection_weights()
-    assert {pw.name for pw in pws} == conv_affines
-    assert {pw.layer for pw in pws} == CONV_INDICES[layout]
+    assert {pw.name for pw in pws} == conv_affines | last_rgb
+    assert {pw.layer for pw in pws} == CONV_INDICES[layout] | {G.num_ws - 1}
     for pw in pws:
         assert readers[pw.name] == pw.layer, f"{pw.name} reads ws[{readers[pw.name]}], not ws[{pw.layer}]"
         weight = G.module.get_submodule(pw.name).weight
@@ -200,11 +203,14 @@ def test_projection_weights_for_chosen_layers(kind: str) -> None:
     G = as_generator(build(kind))
     first = min(CONV_INDICES[kind])
     last = G.num_ws - 1
-    picked = G.projection_weights([first, last])  # the last index adds nothing
-    assert picked and {pw.layer for pw in picked} == {first}
-    assert [pw.name for pw in G.projection_weights(first)] == [pw.name for pw in picked]
-    with pytest.raises(ValueError, match="feed no modulated convolution"):
-        G.projection_weights([last])
+    picked = G.projection_weights([first, last])  # the last index brings the last ToRGB
+    assert {pw.layer for pw in picked} == {first, last}
+    assert [pw.name for pw in G.projection_weights(first)] == [pw.name for pw in picked if pw.layer == first]
+    (rgb,) = G.projection_weights([last])
+    assert rgb.layer == last and rgb.name.endswith(".affine") and rgb.matrix.shape[1] == G.w_dim
+    if kind == "sg3":  # the input transform (rotation, translation) is no style SeFa reads
+        with pytest.raises(ValueError, match="feed no modulated convolution"):
+            G.projection_weights([0])
     for bad in ([G.num_ws], [-1], []):
         with pytest.raises(ValueError, match="layers must be indices"):
             G.projection_weights(bad)

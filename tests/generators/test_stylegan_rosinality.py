@@ -106,7 +106,8 @@ def test_projection_weights_follow_the_ws_rows_each_modulation_reads(gen):
     conv_reads = {name: i for name, i in reads.items() if "rgb" not in name}
 
     weights = gen.projection_weights()
-    assert {w.name: w.layer for w in weights} == conv_reads
+    # genforce/sefa's "all": the StyledConvs, and the last ToRGB (it alone reads the last row).
+    assert {w.name: w.layer for w in weights} == {**conv_reads, "to_rgbs.2.conv.modulation": gen.num_ws - 1}
     assert reads["to_rgb1.conv.modulation"] == 1 and reads["to_rgbs.2.conv.modulation"] == gen.num_ws - 1
     modules = dict(gen.module.named_modules())
     for w in weights:
@@ -115,9 +116,9 @@ def test_projection_weights_follow_the_ws_rows_each_modulation_reads(gen):
     assert [w.layer for w in gen.projection_weights([2, 5])] == [2, 5]
 
 
-def test_projection_weights_reject_layers_without_a_conv(gen):
-    with pytest.raises(ValueError, match="feed no StyledConv"):
-        gen.projection_weights([gen.num_ws - 1])
+def test_projection_weights_of_the_last_row_are_the_last_torgb(gen):
+    (rgb,) = gen.projection_weights([gen.num_ws - 1])
+    assert rgb.name == "to_rgbs.2.conv.modulation" and rgb.layer == gen.num_ws - 1
     with pytest.raises(ValueError, match=r"indices in \[0, 8\)"):
         gen.projection_weights([8])
 
