@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from numbers import Integral
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 from sklearn.decomposition import IncrementalPCA
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..common._progress import progress, pulse
 from ..generators import Generator, as_generator
+from ._blas import few_blas_threads
 from ._directions import Directions, fix_signs
 
 log = logging.getLogger(__name__)
@@ -55,13 +59,18 @@ class StreamingMoments:
 
 def principal_components(moments: StreamingMoments, k: int) -> tuple[np.ndarray, np.ndarray, float]:
     """Top-k components (k, dim) with signs fixed, their variances (k,), and the total variance."""
-    values, vectors = np.linalg.eigh(moments.covariance())
+    covariance = moments.covariance()
+    with few_blas_threads(10.0 * len(covariance) ** 3):
+        values, vectors = np.linalg.eigh(covariance)
     order = np.argsort(values)[::-1][:k]
     return fix_signs(vectors[:, order].T), np.clip(values[order], 0, None), float(values.clip(0).sum())
 
 
-class GANSpace:
+class GANSpace(BaseEstimator):
     """PCA directions from samples of the generator.
+
+    A scikit-learn estimator: ``get_params``/``set_params``/``clone`` work, and the
+    parameters are validated by scikit-learn's constraints when :meth:`fit` runs.
 
     Parameters
     ----------
@@ -94,6 +103,17 @@ class GANSpace:
     mean_ : ndarray of shape (dim,)
         Mean of the data the PCA ran on.
     """
+
+    _parameter_constraints: dict = {
+        "n_directions": [Interval(Integral, 1, None, closed="left")],
+        "n_samples": [Interval(Integral, 2, None, closed="left")],
+        "feature_layer": [str, None],
+        "output": [StrOptions({"latent", "channels"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "class_index": [Interval(Integral, 0, None, closed="left"), None],
+        "progress": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -159,8 +179,10 @@ class GANSpace:
 
     # ---- fitting ------------------------------------------------------------------
 
-    def fit(self, generator: object) -> GANSpace:
-        """Sample, run PCA, and (for activations) regress back; returns self."""
+    def fit(self, generator: object, y: None = None) -> GANSpace:
+        """Sample, run PCA, and (for activations) regress back; returns self.
+        ``y`` is ignored (scikit-learn's signature)."""
+        self._validate_params()
         gen = as_generator(generator)
         self._validate(gen)
         if self.feature_layer is None:
@@ -193,12 +215,8 @@ class GANSpace:
         return self
 
     def _validate(self, gen: Generator) -> None:
-        if not isinstance(self.n_directions, (int, np.integer)) or self.n_directions < 1:
-            raise ValueError(f"n_directions must be a positive int; got {self.n_directions!r}")
-        if not isinstance(self.n_samples, (int, np.integer)) or self.n_samples < 2:
-            raise ValueError(f"n_samples must be an int >= 2; got {self.n_samples!r}")
-        if self.output not in ("latent", "channels"):
-            raise ValueError(f"output must be 'latent' or 'channels'; got {self.output!r}")
+        """What the parameters must satisfy for this generator (their types and ranges
+        are scikit-learn's ``_parameter_constraints``)."""
         if self.feature_layer is None:
             dim = gen.w_dim
         else:

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.decomposition import PCA
 
 import semwidget
@@ -77,7 +78,24 @@ def test_bad_parameters_are_refused(tiny_dcgan):
         GANSpace(n_directions=9, n_samples=10, progress=False).fit(tiny_dcgan)
     with pytest.raises(ValueError, match="unknown feature layer 'x'"):
         GANSpace(n_directions=2, feature_layer="x", progress=False).fit(tiny_dcgan)
-    with pytest.raises(ValueError, match="output must be"):
+    with pytest.raises(ValueError, match=r"'output' parameter of GANSpace must be a str among"):
         GANSpace(feature_layer="main.2", output="pixels", progress=False).fit(tiny_dcgan)
     with pytest.raises(ValueError, match="n_samples"):
         GANSpace(n_directions=2, n_samples=1, progress=False).fit(tiny_dcgan)
+
+
+def test_ganspace_is_a_scikit_learn_estimator(tiny_dcgan):
+    pca = GANSpace(n_directions=3, n_samples=500, random_state=2, progress=False)
+    params = pca.get_params()
+    assert params["n_directions"] == 3 and params["output"] == "latent" and params["class_index"] is None
+    twin = clone(pca).set_params(n_directions=2)
+    assert twin.fit(tiny_dcgan) is twin and len(twin.directions_) == 2 and not hasattr(pca, "directions_")
+    assert twin.directions_.notes["recipe"] == "semwidget.GANSpace(n_directions=2, n_samples=500, random_state=2)"
+    same = GANSpace(n_directions=2, n_samples=500, random_state=2, progress=False).fit(tiny_dcgan)
+    assert np.array_equal(twin.directions_.vectors, same.directions_.vectors)
+    with pytest.raises(
+        ValueError, match=r"'random_state' parameter of GANSpace must be an int in the range \[0, inf\)"
+    ):
+        GANSpace(random_state=-1, progress=False).fit(tiny_dcgan)
+    with pytest.raises(ValueError, match=r"'batch_size' parameter of GANSpace must be an int"):
+        GANSpace(batch_size=0.5, progress=False).fit(tiny_dcgan)

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.svm import SVC
 
 import semwidget
 from semwidget import Directions, InterFaceGAN, project_out
-from semwidget.directions._interfacegan import select_extremes
+from semwidget.directions._interfacegan import _as_codes, select_extremes
 
 
 def _planted(n=5000, dim=16, seed=0):
@@ -96,3 +97,29 @@ def test_projection_of_a_direction_inside_the_span_is_refused():
     d = Directions(vectors=np.eye(3)[:2], scores=[1, 1], space="w")
     with pytest.raises(ValueError, match="lies in the span"):
         project_out(d[0], d)
+
+
+def test_interfacegan_is_a_scikit_learn_estimator():
+    codes, scores, normal = _planted(n=2000, seed=3)
+    svm = InterFaceGAN(ratio=0.05, C=0.5)
+    assert svm.get_params() == {"ratio": 0.05, "split": 0.7, "C": 0.5, "random_state": 0, "layer": 0}
+    twin = clone(svm).set_params(random_state=1)
+    assert twin.fit(codes, scores) is twin and not hasattr(svm, "directions_")
+    assert twin.directions_.vectors[0] @ normal > 0.95
+    for bad, message in [
+        ({"ratio": 0.7}, r"'ratio' parameter of InterFaceGAN must be a float in the range \(0.0, 0.5\]"),
+        ({"split": 1}, r"'split' parameter of InterFaceGAN must be a float in the range \(0.0, 1.0\)"),
+        ({"C": 0}, r"'C' parameter of InterFaceGAN must be a float in the range \(0.0, inf\)"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            clone(svm).set_params(**bad).fit(codes, scores)
+
+
+def test_only_the_chosen_rows_become_float64():
+    codes, scores, _ = _planted(n=2000, seed=5)
+    codes32 = codes.astype(np.float32)
+    got, _, _ = _as_codes(codes32, 0, "w")
+    assert got.dtype == np.float32 and np.shares_memory(got, codes32)  # no copy of all N rows
+    a = InterFaceGAN(ratio=0.05).fit(codes32, scores).directions_
+    b = InterFaceGAN(ratio=0.05).fit(codes32.astype(np.float64), scores).directions_
+    assert np.array_equal(a.vectors, b.vectors)  # the same float64 rows reach the SVM
