@@ -10,7 +10,8 @@ fails with one clear error instead of corrupting a probe.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -26,9 +27,15 @@ class Scorer:
     identity : str
         What makes two scorers the same for a probe cache (class, names and
         parameters); subclasses with weights include their sha256.
+    periods : mapping of str to float
+        The circular columns (a hue, an angle) and their period in the column's
+        own unit (1.0 for a hue in turns, 360.0 in degrees). A change of such a
+        column is taken the short way round, wrapped into (−period/2, period/2]:
+        350° → 10° is +20°, not −340°. Empty for linear scores.
     """
 
     names: tuple[str, ...] = ()
+    periods: Mapping[str, float] = MappingProxyType({})
 
     @property
     def identity(self) -> str:
@@ -62,13 +69,16 @@ class Scorer:
 class FunctionScorer(Scorer):
     """Any callable images → scores, with names."""
 
-    def __init__(self, fn: Callable[[torch.Tensor], object], names: Sequence[str]) -> None:
+    def __init__(
+        self, fn: Callable[[torch.Tensor], object], names: Sequence[str], periods: Mapping[str, float] | None = None
+    ) -> None:
         if not callable(fn):
             raise TypeError(f"a scorer must be callable; got {type(fn).__name__}")
         self.fn = fn
         self.names = tuple(str(n) for n in names)
         if not self.names:
             raise ValueError("a scorer needs at least one name")
+        self.periods = MappingProxyType(check_periods(periods or {}, self.names))
 
     @property
     def identity(self) -> str:
@@ -91,6 +101,7 @@ class ScorerSet(Scorer):
         self.names = tuple(n for s in self.scorers for n in s.names)
         if len(set(self.names)) != len(self.names):
             raise ValueError(f"scorer names must be unique; got {list(self.names)}")
+        self.periods = MappingProxyType({k: v for s in self.scorers for k, v in getattr(s, "periods", {}).items()})
 
     @property
     def identity(self) -> str:
@@ -98,6 +109,17 @@ class ScorerSet(Scorer):
 
     def score(self, images: torch.Tensor) -> np.ndarray:
         return np.concatenate([s(images) for s in self.scorers], axis=1)
+
+
+def check_periods(periods: Mapping[str, float], names: Sequence[str]) -> dict[str, float]:
+    """``periods`` as a plain dict, every key a column name, every period positive and finite."""
+    out = {str(k): float(v) for k, v in periods.items()}
+    for name, period in out.items():
+        if name not in names:
+            raise ValueError(f"periods names {name!r}, which is not a column; the columns are {list(names)}")
+        if not (np.isfinite(period) and period > 0):
+            raise ValueError(f"the period of {name!r} must be a positive number; got {period!r}")
+    return out
 
 
 def as_scorer(obj: object, names: Sequence[str] | None = None) -> Scorer:

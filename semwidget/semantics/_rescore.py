@@ -10,7 +10,8 @@ once with the edit applied at every layer and once at each layer alone; the
 per-layer values are the layer heatmap. Because of the ``max(·, 0)``, a
 direction that *lowers* an attribute scores about 0: flip its sign (pass
 ``-1 * d`` as another direction) to see decreases, or ask for ``signed=True``,
-the plain mean difference.
+the plain mean difference. A circular attribute (a scorer's ``periods``, such as
+a hue) changes the short way round: 350° → 10° is +20°, not −340°.
 """
 
 from __future__ import annotations

@@ -43,6 +43,23 @@ def check_fits(generator: Generator, row: Directions) -> None:
         raise ValueError(f"{row.labels[0]!r} has {row.dim} channels; {row.space!r} has {layer.channels}")
 
 
+def circular_change(change: np.ndarray, periods: np.ndarray) -> np.ndarray:
+    """``change`` (n, m) with each circular column taken the short way round: wrapped
+    into (−p/2, p/2] where ``periods[j] = p > 0``; columns with period 0 are linear."""
+    circular = periods > 0
+    if circular.any():
+        p = periods[circular]
+        change = change.copy()
+        change[:, circular] = p / 2 - np.mod(p / 2 - change[:, circular], p)
+    return change
+
+
+def scorer_periods(scorer: Any) -> np.ndarray:
+    """Each column's period (0 where linear), from the scorer's ``periods`` mapping."""
+    periods = getattr(scorer, "periods", None) or {}
+    return np.array([float(periods.get(name, 0.0)) for name in scorer.names])
+
+
 def score_changes(
     generator: Generator,
     latents: Latents,
@@ -57,10 +74,13 @@ def score_changes(
     """Score every edit (a direction, where it acts, a raw step) of every sample against the unedited sample.
 
     The unedited batch is synthesized and scored once per chunk of samples and
-    reused by every job. Returns sums over samples, each of shape (jobs, m), of
-    the positive part of the change, of the change, and of its square.
+    reused by every job. A circular score (the scorer's ``periods``: a hue) changes
+    the short way round, so 350° → 10° counts +20°, not −340°. Returns sums over
+    samples, each of shape (jobs, m), of the positive part of the change, of the
+    change, and of its square.
     """
     n, m = len(latents), len(scorer.names)
+    periods = scorer_periods(scorer)
     positive, total, square = (np.zeros((len(jobs), m)) for _ in range(3))
     with progress_bar(n * (1 + len(jobs)), desc, enabled=progress) as bar:
         for start in range(0, n, batch_size):
@@ -70,7 +90,7 @@ def score_changes(
             for j, ((row, (kind, where)), step) in enumerate(zip(jobs, steps, strict=True)):
                 layers = list(where) if kind == "ws" else None
                 moved = generator.synthesize(edit(chunk, row, step, layers=layers), batch_size=batch_size)
-                change = scorer(moved) - base
+                change = circular_change(scorer(moved) - base, periods)
                 positive[j] += np.maximum(change, 0).sum(axis=0)
                 total[j] += change.sum(axis=0)
                 square[j] += (change**2).sum(axis=0)

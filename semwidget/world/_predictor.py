@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -201,6 +202,8 @@ class FactorScorer(Scorer):
     """
 
     names = SCORE_NAMES
+    #: Hues are circular, in turns: a change from 0.95 to 0.05 is +0.1.
+    periods = MappingProxyType(dict.fromkeys(HUES, 1.0))
 
     def __init__(self, weights: str | os.PathLike[str] | None = None, sha256: str | None = None) -> None:
         if weights is None:
