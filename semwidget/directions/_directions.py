@@ -272,11 +272,11 @@ class Directions:
                 vectors=arrays[f"{prefix}vectors"],
                 scores=arrays[f"{prefix}scores"],
                 space=meta["space"],
-                layers=meta["layers"],
+                layers=meta.get("layers"),
                 method=meta["method"],
                 labels=tuple(meta["labels"]),
                 sigmas=arrays.get(f"{prefix}sigmas"),
-                model=meta["model"],
+                model=meta.get("model"),
                 notes=meta.get("notes", {}),
             )
         except ValueError as exc:
@@ -292,10 +292,13 @@ class Directions:
         does not fit the generator's codes are refused either way. A damaged file
         raises :class:`~semwidget.FileFormatError` before anything large is allocated.
         """
-        meta, arrays = load_json_npz(path, "semwidget directions", cls.saved_arrays)
+        meta, arrays = load_json_npz(path, "semwidget directions", lambda m: cls.saved_arrays(m, where=str(path)))
         d = cls.from_saved(meta, arrays, where=str(path))
         if model is not None:
-            d.check_model(_fingerprint(model), allow_other_model=allow_other_model)
+            try:
+                d.check_model(_fingerprint(model), allow_other_model=allow_other_model)
+            except ModelMismatchError as exc:
+                raise ModelMismatchError(f"{path}: {exc}") from None
             d.check_fits(model, where=str(path))
         return d
 

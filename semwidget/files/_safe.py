@@ -61,7 +61,10 @@ def open_regular(path: str | os.PathLike[str], what: str, max_bytes: int | None 
 def read_json(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
     """A JSON object from ``path``: UTF-8, no NaN/Infinity, at most :data:`MAX_JSON_BYTES`."""
     with open_regular(path, what, MAX_JSON_BYTES) as f:
-        data = f.read(MAX_JSON_BYTES + 1)
+        # read(n) allocates n bytes up front: ask for what the file holds, not the cap.
+        data = f.read(os.fstat(f.fileno()).st_size + 1)
+    if len(data) > MAX_JSON_BYTES:
+        raise FileFormatError(f"{path} grew past {MAX_JSON_BYTES} bytes while it was read; expected {what}")
     try:
         value = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -122,11 +122,14 @@ class Annotations:
                 f"{path} is a damaged semwidget annotations file: {type(exc).__name__}: {exc}"
             ) from None
         if model is not None:
-            annotations.check_model(
-                str(getattr(model, "fingerprint", model)),
-                str(getattr(model, "name", model)),
-                allow_other_model=allow_other_model,
-            )
+            try:
+                annotations.check_model(
+                    str(getattr(model, "fingerprint", model)),
+                    str(getattr(model, "name", model)),
+                    allow_other_model=allow_other_model,
+                )
+            except ModelMismatchError as exc:
+                raise ModelMismatchError(f"{path}: {exc}") from None
             annotations.check_fits(model, where=str(path))
         return annotations
 

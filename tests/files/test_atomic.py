@@ -74,7 +74,7 @@ def test_sigkill_at_random_points_never_loses_a_completed_save(tmp_path):
 def test_a_reader_never_fails_while_a_writer_saves(tmp_path):
     path = tmp_path / "pair"
     save_json_npz(path, {"i": 0}, _arrays(0))
-    pid = _saver(path, 1, count=300)
+    pid = _saver(path, 1, count=150)
     reads, seen, finished = 0, set(), False
     try:
         while reads < 5000 and not finished:
@@ -82,14 +82,14 @@ def test_a_reader_never_fails_while_a_writer_saves(tmp_path):
             reads += 1
             finished = os.waitpid(pid, os.WNOHANG) != (0, 0)
         if not finished:
-            os.waitpid(pid, 0)  # let the writer end its 300 saves
+            os.waitpid(pid, 0)  # let the writer end its 150 saves
             finished = True
     finally:
         if not finished:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
     assert len(seen) > 10 and reads > 100
-    assert _check(path) == 300 and _litter(tmp_path) == []
+    assert _check(path) == 150 and _litter(tmp_path) == []
 
 
 def test_a_stale_temp_file_of_a_live_process_is_kept_until_it_is_old(tmp_path):
