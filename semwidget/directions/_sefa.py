@@ -87,7 +87,7 @@ class SeFa(BaseEstimator):
     }
 
     def __init__(
-        self, n_directions: int = 10, *, layers: Sequence[int] | int | None = None, feature_layer: str | None = None
+        self, n_directions: int = 10, *, layers: Sequence[int] | None = None, feature_layer: str | None = None
     ) -> None:
         self.n_directions = n_directions
         self.layers = layers
@@ -133,8 +133,7 @@ class SeFa(BaseEstimator):
         """The Python that recreates these directions (for the widget's "copy as code")."""
         args = [f"n_directions={int(self.n_directions)}"]
         if self.layers is not None:
-            layers = [int(self.layers)] if isinstance(self.layers, Integral) else [int(i) for i in self.layers]
-            args.append(f"layers={layers}")
+            args.append(f"layers={[int(i) for i in np.atleast_1d(self.layers)]}")
         if self.feature_layer is not None:
             args.append(f"feature_layer={self.feature_layer!r}")
         return f"semwidget.SeFa({', '.join(args)})"
