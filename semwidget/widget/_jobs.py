@@ -52,7 +52,7 @@ def image_change_heatmap(g: Generator, base: Latents, s: Session, progress: Prog
         alphas = [0.0] * k
         alphas[i] = 0.5 * s.extents[i]
         layers = tuple((j,) if r == i else () for r in range(k))
-        probe = Session(s.seed, s.n_samples, s.base_columns, s.blocks, tuple(alphas), (i,), layers, (), s.notes)
+        probe = replace(s, alphas=tuple(alphas), active=(i,), layers=layers, pad=())
         moved = g.synthesize(edited(base, probe))
         values[i][j] = float((moved - reference).abs().mean() / 2)
         progress("heatmap", done + 1, len(cells))
@@ -120,7 +120,7 @@ def gif_frames(
     for f in range(frames):
         a = -extent + 2 * extent * f / (frames - 1)
         alphas = tuple(a if i == direction else x for i, x in enumerate(s.alphas))
-        step = Session(s.seed, s.n_samples, s.base_columns, s.blocks, alphas, s.active, layers, s.pad, s.notes).check()
+        step = replace(s, alphas=alphas, layers=layers).check()
         out.append((a, g.synthesize(edited(base, step))))
         progress("GIF", f + 1, frames)
     return out
