@@ -32,7 +32,7 @@ def fix_signs(vectors: np.ndarray) -> np.ndarray:
     return vectors * signs[:, None]
 
 
-def _model_identity(model: Any) -> dict[str, str] | None:
+def model_identity(model: Any) -> dict[str, str] | None:
     """Accept a Generator, a dict or None; keep name and fingerprint."""
     if model is None:
         return None
@@ -64,7 +64,7 @@ class Directions:
     sigmas : ndarray of shape (k,) or None
         The spread of the data along each direction, so α can be given in σ units.
     model : dict or None
-        ``{"name", "fingerprint"}`` of the generator they were found on.
+        ``{"name", "fingerprint"}`` of the generator they were found on (``model_identity(generator)``).
     notes : dict
         Free-form metadata: the finder's parameters, validation figures.
     """
@@ -110,7 +110,7 @@ class Directions:
         object.__setattr__(self, "labels", tuple(str(x) for x in labels))
         object.__setattr__(self, "sigmas", sigmas)
         object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "model", _model_identity(self.model))
+        object.__setattr__(self, "model", model_identity(self.model))
 
     # ---- container behaviour ----------------------------------------------------
 
@@ -304,7 +304,7 @@ class Directions:
 
     def check_fits(self, generator: Any, where: str = "") -> None:
         """Refuse latent directions whose dimension is not that of ``generator``'s codes."""
-        dims = {getattr(generator, "w_dim", None), getattr(generator, "z_dim", None)} - {None}
+        dims = {int(d) for d in (getattr(generator, "w_dim", None), getattr(generator, "z_dim", None)) if d is not None}
         if self.is_latent and dims and self.dim not in dims:
             raise ModelMismatchError(
                 f"{where or 'these directions'}: directions of dimension {self.dim} do not fit "

@@ -9,6 +9,7 @@ Activations too wide for a dim² matrix go through sklearn's IncrementalPCA.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from numbers import Integral
 
@@ -21,7 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..common._progress import progress, pulse
 from ..generators import Generator, as_generator
 from ._blas import few_blas_threads
-from ._directions import Directions, fix_signs
+from ._directions import Directions, fix_signs, model_identity
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ class GANSpace(BaseEstimator):
             method=method,
             labels=tuple(f"pc {i}" if self.feature_layer is None else f"pc {self.feature_layer} {i}" for i in range(k)),
             sigmas=np.maximum(sigmas, 1e-12),
-            model=gen,
+            model=model_identity(gen),
             notes={
                 "n_samples": self.n_samples,
                 "random_state": self.random_state,
@@ -249,7 +250,9 @@ class GANSpace(BaseEstimator):
     def _fit_regressed(self, gen: Generator) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
         # Pass 1: PCA of the flattened activations.
         k = int(self.n_directions)
-        dim = int(np.prod(gen.feature_layers[self.feature_layer].shape))  # type: ignore[index]
+        layer = self.feature_layer
+        assert layer is not None, "only fit() with a feature_layer regresses"
+        dim = math.prod(gen.feature_layers[layer].shape)
         desc = f"GANSpace: activations of {self.feature_layer}"
         if dim <= _MAX_COVARIANCE_DIM:
             moments = StreamingMoments(dim)

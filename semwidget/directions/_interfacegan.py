@@ -220,7 +220,7 @@ def boundary_from_labels(
     accuracy = correct / len(y)
     return Directions(
         vectors=normal[None] / np.linalg.norm(normal),
-        scores=[accuracy],
+        scores=np.array([accuracy]),
         space=space,
         method="labels",
         labels=(name,),

@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import Interval
 
 from ..generators import Generator, as_generator
 from ._blas import few_blas_threads, gram_eigh_flops
-from ._directions import Directions, fix_signs
+from ._directions import Directions, fix_signs, model_identity
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class SeFa(BaseEstimator):
             labels=tuple(
                 f"sefa {i}" if self.feature_layer is None else f"sefa {self.feature_layer} {i}" for i in range(k)
             ),
-            model=gen,
+            model=model_identity(gen),
             notes={"weights": sources, "recipe": self._recipe()},
         )
         log.info("SeFa on %d weight rows of %s: top eigenvalues %s", matrix.shape[0], sources, values[:3])

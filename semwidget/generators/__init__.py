@@ -8,9 +8,10 @@ object with the first that recognises it, the way einops picks a backend.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
+from torch import nn
 
 from ._base import FeatureLayer, Generator, ProjectionWeight, resolve_device
 from ._biggan import BigGANAdapter, looks_like_biggan
@@ -67,7 +68,7 @@ def as_generator(
         return obj
     for _, looks_like, adapter in _ADAPTERS:
         if looks_like(obj):
-            return adapter(obj, device=device, dtype=dtype, **kwargs)  # type: ignore[call-arg]
+            return adapter(cast(nn.Module, obj), device=device, dtype=dtype, **kwargs)  # type: ignore[call-arg]
     layouts = "\n".join(f"  - {d}" for d in supported_layouts())
     raise TypeError(
         f"semwidget cannot drive a {type(obj).__name__}: it matches none of the supported generator layouts:\n{layouts}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,7 +50,7 @@ def _is_block(layer: nn.Module) -> bool:
     return all(hasattr(layer, name) for name in _BN_NAMES)
 
 
-def _raw_weight(linear: nn.Module) -> torch.Tensor:
+def _raw_weight(linear: Any) -> torch.Tensor:
     """A Linear's weight before spectral normalization, shape (out, in).
 
     Spectral norm divides the whole matrix by one scalar σ (its top singular
@@ -86,6 +87,10 @@ class BigGANAdapter(Generator):
     c_dim : int
         ``num_classes``; conditioning is one-hot.
     """
+
+    # A foreign package's module, checked by shape when wrapped: torch's stubs type its
+    # submodules and attributes as `Tensor | Module`, which says nothing here.
+    module: Any
 
     latent_space = "z"
 

@@ -11,6 +11,7 @@ projection SeFa factorizes for that layer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -86,7 +87,8 @@ class SingleInputGenerator(Generator):
                 f"{type(first[1]).__name__ if first else 'no weighted layer'}"
             )
         super().__init__(module, name=name, device=device, dtype=dtype)
-        self._first_name, self._first = first
+        self._first_name = first[0]
+        self._first = cast("nn.Linear | nn.ConvTranspose2d", first[1])  # checked just above
         width = self._first.in_features if isinstance(self._first, nn.Linear) else self._first.in_channels
         if not 0 <= c_dim < width:
             raise ValueError(f"c_dim={c_dim} does not fit a first layer of {width} inputs")
@@ -135,7 +137,7 @@ class SingleInputGenerator(Generator):
         self._gray = img.shape[1] == 1
         # A feature layer is an activation that outputs a feature map, followed by
         # a weighted layer that reads it (which excludes the output activation).
-        self._readers: dict[str, nn.Module] = {}
+        self._readers: dict[str, nn.Linear | nn.ConvTranspose2d | nn.Conv2d] = {}
         for i, (name, leaf, shape) in enumerate(order):
             if not isinstance(leaf, _ACTIVATIONS):
                 continue

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,6 +53,10 @@ class RosinalityStyleGAN(Generator):
         As for :class:`~semwidget.generators.Generator`.
     """
 
+    # A foreign package's module, checked by shape when wrapped: torch's stubs type its
+    # submodules and attributes as `Tensor | Module`, which says nothing here.
+    module: Any
+
     latent_space = "w"
     default_truncation = 1.0
 
@@ -78,7 +83,7 @@ class RosinalityStyleGAN(Generator):
         # ws index -> (module path, modulation) SeFa factorizes for it: conv1 reads row 0,
         # convs[k] row k + 1, and the last row is read by to_rgbs[-1] alone (see the table
         # in the module docstring).
-        self._style_convs: dict[int, tuple[str, nn.Module]] = {0: ("conv1.conv.modulation", m.conv1.conv.modulation)}
+        self._style_convs: dict[int, tuple[str, Any]] = {0: ("conv1.conv.modulation", m.conv1.conv.modulation)}
         for k, conv in enumerate(m.convs):
             self._style_convs[k + 1] = (f"convs.{k}.conv.modulation", conv.conv.modulation)
         last = self.num_ws - 1

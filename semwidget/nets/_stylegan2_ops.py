@@ -181,6 +181,8 @@ class Blur(nn.Module):
     image keeps its brightness.
     """
 
+    kernel: torch.Tensor  # a buffer; declared so the type checker sees a Tensor, not `Tensor | Module`
+
     def __init__(self, taps: Sequence[float], pad: tuple[int, int], upsample_factor: int = 1) -> None:
         super().__init__()
         self.register_buffer("kernel", make_kernel(taps) * upsample_factor**2)
@@ -192,6 +194,8 @@ class Blur(nn.Module):
 
 class Upsample(nn.Module):
     """2× FIR upsampling (zero insertion + low-pass), used on the RGB skip path."""
+
+    kernel: torch.Tensor  # a buffer (see Blur)
 
     def __init__(self, taps: Sequence[float], factor: int = 2) -> None:
         super().__init__()
