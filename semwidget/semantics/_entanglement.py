@@ -13,18 +13,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..directions import Directions
 from ..generators import Generator, as_generator
 from ..generators._latents import Latents
 from ..scorers import as_scorer
-from ._plots import plot_matrix, png_bytes
+from ._plots import plot_matrix
 from ._score_edits import Job, check_counts, check_fits, score_changes, split_rows
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +77,19 @@ class AttributeChange:
     alpha: float
     n_samples: int
 
-    def plot(self, *, normalize: bool = False) -> Image.Image:
+    def plot(self, *, normalize: bool = False) -> Figure:
         """The (k, m) table as a diverging heatmap; ``normalize`` divides each column by
         its largest magnitude, so attributes on different scales compare."""
         values = self.values
         if normalize:
             peak = np.abs(values).max(axis=0, keepdims=True)
             values = values / np.where(peak > 0, peak, 1.0)
-        title = f"mean attribute change at alpha = {self.alpha:g} ({self.n_samples} samples)"
+        title = f"mean attribute change at α = {self.alpha:g} ({self.n_samples} samples)"
         return plot_matrix(values, self.labels, self.attributes, title=title, fmt="{:+.3f}", diverging=True)
 
     def _repr_png_(self) -> bytes:
+        from ._figure import png_bytes  # imports matplotlib: only when a notebook shows this
+
         return png_bytes(self.plot())
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,53 +1,38 @@
-"""Annotated heatmaps drawn with PIL alone, so results show in a notebook without matplotlib.
+"""Annotated heatmaps as matplotlib figures.
 
 :func:`plot_matrix` draws a matrix as coloured cells with the value written in each,
-row labels on the left, column labels on top (turned upright when they are too
-wide for a cell), a title and a colour scale on the right. NaN cells are grey
-and marked "n/a" (for example where a direction cannot act at a layer). PIL's
-bundled font has Latin glyphs only (no Greek), so titles here spell out "alpha".
+row labels on the left, column labels on top (turned upright when they are too wide
+for a cell), a title and a colour bar on the right. NaN cells are grey and marked
+"n/a" (for example where a direction cannot act at a layer). :func:`plot_matrices`
+puts several such matrices one under another in one figure, each on its own colour
+scale (re-scoring draws one per attribute, and attributes have different units).
+
+The figures are :class:`~semwidget.semantics._figure.NotebookFigure` s: plain
+matplotlib figures made without pyplot, which show as a PNG in a notebook.
+matplotlib is imported when a figure is made, not when semwidget is.
 """
 
 from __future__ import annotations
 
-import functools
-import io
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
-# Ends of a blue-white-red diverging map (ColorBrewer RdBu): far enough from
-# white that text on them needs white ink, close enough to print legibly.
-_BLUE = np.array([33.0, 102.0, 172.0])
-_WHITE = np.array([255.0, 255.0, 255.0])
-_RED = np.array([178.0, 24.0, 43.0])
-_NAN = (225, 225, 225)
-_GRID = (200, 200, 200)
-_INK = (20, 20, 20)
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap
+    from matplotlib.figure import Figure
+
+_NAN = "#e1e1e1"  # the grey of a cell without a value
+_NAN_INK = "#828282"  # "n/a" in it: readable, yet quieter than a value
+_INK = "#141414"
+_EDGE = "#c8c8c8"
 _MAX_LABEL = 40  # characters; longer labels are shortened with an ellipsis
-
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
-
-
-@functools.lru_cache(maxsize=8)
-def _font(size: int) -> Font:
-    """PIL's bundled font at ``size`` pixels; the fixed-size bitmap font without FreeType."""
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, ImportError, OSError):  # Pillow < 10.1, or built without FreeType
-        return ImageFont.load_default()
-
-
-def _text_width(font: Font, text: str) -> int:
-    box = font.getbbox(text)
-    return int(box[2] - box[0])
-
-
-def _line_height(font: Font) -> int:
-    if isinstance(font, ImageFont.FreeTypeFont):
-        ascent, descent = font.getmetrics()
-        return int(ascent + descent)
-    return int(font.getbbox("Hg")[3]) + 2
+# Blue (negative), white (0), red (positive); white to red when sequential. The ends
+# of both are dark enough that text on them is written in white (see _ink_on).
+_DIVERGING, _SEQUENTIAL = "RdBu_r", "Reds"
 
 
 def _short(label: object) -> str:
@@ -63,26 +48,6 @@ def _format(fmt: str, value: float) -> str:
     return zero if text == "-" + zero.lstrip("+") else text
 
 
-def colour(value: float, vmin: float, vmax: float, diverging: bool) -> tuple[int, int, int]:
-    """The cell colour of ``value``: blue-white-red around 0 when ``diverging``, else white to red."""
-    if not np.isfinite(value):
-        return _NAN
-    if diverging:
-        t = float(np.clip(value / vmax, -1.0, 1.0))
-        end = _RED if t >= 0 else _BLUE
-        rgb = _WHITE + abs(t) * (end - _WHITE)
-    else:
-        t = float(np.clip((value - vmin) / (vmax - vmin), 0.0, 1.0))
-        rgb = _WHITE + t * (_RED - _WHITE)
-    return tuple(int(round(c)) for c in rgb)  # type: ignore[return-value]
-
-
-def _ink_on(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
-    """Black text on light cells, white on dark ones (Rec. 601 luma)."""
-    luma = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
-    return (255, 255, 255) if luma < 140 else _INK
-
-
 def _scale(values: np.ndarray, diverging: bool) -> tuple[float, float]:
     """The colour range: symmetric about 0 when diverging, else the data's own range."""
     finite = values[np.isfinite(values)]
@@ -96,12 +61,126 @@ def _scale(values: np.ndarray, diverging: bool) -> tuple[float, float]:
     return (low, high) if high > low else (low, low + 1.0)
 
 
-def _upright(text: str, font: Font) -> Image.Image:
-    """``text`` turned to read bottom to top, as a mask (L mode)."""
-    w, h = _text_width(font, text) + 2, _line_height(font)
-    strip = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(strip).text((1, 0), text, font=font, fill=255)
-    return strip.rotate(90, expand=True)
+def _ink_on(rgba: Sequence[float]) -> str:
+    """Dark text on light cells, white on dark ones (Rec. 601 luma)."""
+    luma = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
+    return "white" if luma < 0.55 else _INK
+
+
+def _width(texts: Sequence[str], font_size: float) -> float:
+    """Width in inches of the widest of ``texts`` at ``font_size`` points, as matplotlib sets it."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    font = FontProperties(size=font_size)
+    return max((text_to_path.get_text_width_height_descent(t, font, ismath=False)[0] for t in texts), default=0.0) / 72
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Sizes in inches of one panel, measured from its texts, so the figure fits them.
+
+    The figure is sized from these and constrained layout places the parts; the cells
+    then come out about as measured, not squeezed or stretched to a default figure size.
+    """
+
+    width: float
+    height: float
+    grid: float  # width of the cells together
+    bar: float  # width of the colour bar
+    upright: bool  # column labels turned to read bottom to top
+
+    @classmethod
+    def measure(
+        cls,
+        texts: list[str],
+        rlabels: list[str],
+        clabels: list[str],
+        ticks: list[str],
+        titles: list[str],
+        font_size: float,
+    ) -> _Layout:
+        em = font_size / 72
+        cell_w = max(_width(texts, font_size) + 0.8 * em, 2.8 * em)
+        cell_h = 1.9 * em
+        rows, cols = len(rlabels), len(clabels)
+        upright = _width(clabels, font_size) > cell_w - 0.3 * em
+        header = (_width(clabels, font_size) if upright else em) + 0.8 * em
+        row_w = _width(rlabels, font_size) + 0.6 * em
+        grid_h = max(rows * cell_h, 3.5 * em)  # room for the colour bar's three ticks
+        bar_w, bar_labels = 1.2 * em, 0.8 * em + _width(ticks, font_size)
+        margin = 0.25  # constrained layout's pads, and the space between grid and bar
+        around = row_w + bar_w + bar_labels + margin
+        width = max(around + cols * cell_w, _width(titles, font_size) + margin)  # the cells widen for a long title
+        title_h = 1.8 * em if any(titles) else 0.0
+        height = title_h + header + grid_h + 0.9 * em + margin
+        return cls(width=width, height=height, grid=width - around, bar=bar_w, upright=upright)
+
+
+def _check(matrices: Sequence[Any], row_labels: Sequence[object], col_labels: Sequence[object]) -> list[np.ndarray]:
+    if not len(matrices):
+        raise ValueError("plot_matrices needs at least one matrix")
+    values = [np.asarray(m, dtype=np.float64) for m in matrices]
+    for v in values:
+        if v.ndim != 2 or 0 in v.shape:
+            raise ValueError(f"plot_matrix needs a non-empty matrix of shape (rows, cols); got {v.shape}")
+    if len({v.shape for v in values}) > 1:
+        raise ValueError(f"plot_matrices needs matrices of one shape; got {[v.shape for v in values]}")
+    rows, cols = values[0].shape
+    if len(row_labels) != rows or len(col_labels) != cols:
+        raise ValueError(f"{len(row_labels)} row and {len(col_labels)} column labels for a {rows}×{cols} matrix")
+    return values
+
+
+def plot_matrices(
+    matrices: Sequence[np.ndarray | Sequence[Sequence[float]]],
+    row_labels: Sequence[object],
+    col_labels: Sequence[object],
+    *,
+    titles: Sequence[str] | None = None,
+    fmt: str = "{:.2f}",
+    diverging: bool = True,
+    font_size: float = 10,
+) -> Figure:
+    """Several annotated heatmaps of one shape, one under another, each with its own colour bar.
+
+    Parameters
+    ----------
+    matrices : sequence of arrays of shape (rows, cols)
+        NaN cells are drawn grey and marked "n/a".
+    row_labels : sequence of length rows
+    col_labels : sequence of length cols
+    titles : sequence of str, one per matrix, optional
+    fmt, diverging, font_size
+        As for :func:`plot_matrix`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes per matrix, in order: the heatmap, then its colour bar.
+    """
+    from ._figure import NotebookFigure
+
+    values = _check(matrices, row_labels, col_labels)
+    titles = [""] * len(values) if titles is None else [str(t) for t in titles]
+    if len(titles) != len(values):
+        raise ValueError(f"{len(titles)} titles for {len(values)} matrices")
+    rlabels, clabels = [_short(x) for x in row_labels], [_short(x) for x in col_labels]
+    scales = [_scale(v, diverging) for v in values]
+    texts = [[[_format(fmt, x) for x in row] for row in v] for v in values]
+    ticks = [_format(fmt, t) for low, high in scales for t in (low, (low + high) / 2, high)]
+    layout = _Layout.measure([t for m in texts for row in m for t in row], rlabels, clabels, ticks, titles, font_size)
+    figure = NotebookFigure(figsize=(layout.width, layout.height * len(values)), layout="constrained")
+    # One subfigure per matrix: its title is the subfigure's, so a title wider than
+    # the grid takes room above it rather than pushing the colour bar aside.
+    for panel, v, text, scale, title in zip(
+        figure.subfigures(len(values), 1, squeeze=False)[:, 0], values, texts, scales, titles
+    ):
+        ax, bar = panel.subplots(1, 2, width_ratios=(layout.grid, layout.bar))
+        _heatmap(ax, bar, v, text, rlabels, clabels, scale, fmt, diverging, font_size, layout.upright)
+        if title:
+            panel.suptitle(title, x=0.05 / layout.width, ha="left", fontsize=font_size, color=_INK, parse_math=False)
+    return figure
 
 
 def plot_matrix(
@@ -112,8 +191,8 @@ def plot_matrix(
     title: str = "",
     fmt: str = "{:.2f}",
     diverging: bool = True,
-    font_size: int = 13,
-) -> Image.Image:
+    font_size: float = 10,
+) -> Figure:
     """Draw an annotated heatmap.
 
     Parameters
@@ -124,108 +203,69 @@ def plot_matrix(
     col_labels : sequence of length cols
     title : str
     fmt : str
-        Format of the value written in each cell.
+        Format of the value written in each cell (and of the colour bar's ticks).
     diverging : bool
         Blue (negative), white (0), red (positive), scaled to the largest
         magnitude; otherwise white (smallest value) to red (largest).
-    font_size : int
-        Pixel size of the text; every other length follows from it.
+    font_size : float
+        Size of all text in points; the cells and the figure are sized to fit it.
 
     Returns
     -------
-    PIL.Image.Image in RGB mode, sized to fit labels, values and colour scale.
+    matplotlib.figure.Figure
+        Two axes: the heatmap (its ``texts`` are the cells' values, row by row) and
+        the colour bar. In a notebook it shows as a PNG; ``fig.savefig`` writes it.
     """
-    values = np.asarray(matrix, dtype=np.float64)
-    if values.ndim != 2 or 0 in values.shape:
-        raise ValueError(f"plot_matrix needs a non-empty matrix of shape (rows, cols); got {values.shape}")
-    rows, cols = values.shape
-    if len(row_labels) != rows or len(col_labels) != cols:
-        raise ValueError(f"{len(row_labels)} row and {len(col_labels)} column labels for a {rows}×{cols} matrix")
-    font = _font(int(font_size))
-    line = _line_height(font)
-    pad = max(3, line // 3)
-    vmin, vmax = _scale(values, diverging)
-    texts = [[_format(fmt, v) for v in row] for row in values]
-    rlabels, clabels = [_short(x) for x in row_labels], [_short(x) for x in col_labels]
-
-    cell_w = max(max(_text_width(font, t) for row in texts for t in row) + 2 * pad, int(2.5 * line))
-    cell_h = line + 2 * pad
-    label_w = max(_text_width(font, t) for t in rlabels) + 2 * pad
-    upright = any(_text_width(font, t) > cell_w - pad for t in clabels)
-    header_h = (max(_text_width(font, t) for t in clabels) + 2 if upright else line) + pad
-    ticks = [_format(fmt, v) for v in (vmax, (vmin + vmax) / 2, vmin)]
-    bar_w = line + pad + max(_text_width(font, t) for t in ticks)
-    title_h = line + 2 * pad if title else 0
-    grid_w, grid_h = cols * cell_w, rows * cell_h
-    left, top = pad + label_w, pad + title_h + header_h
-    width = max(left + grid_w + 3 * pad + bar_w + pad, _text_width(font, title) + 2 * pad)
-    height = top + max(grid_h, 3 * line) + 2 * pad
-
-    image = Image.new("RGB", (width, height), (255, 255, 255))
-    draw = ImageDraw.Draw(image)
-    if title:
-        draw.text((pad, pad), title, font=font, fill=_INK)
-    for j, text in enumerate(clabels):
-        x0 = left + j * cell_w
-        if upright:
-            mask = _upright(text, font)
-            x = x0 + (cell_w - mask.width) // 2
-            image.paste(Image.new("RGB", mask.size, _INK), (x, top - pad // 2 - mask.height), mask)
-        else:
-            x = x0 + (cell_w - _text_width(font, text)) // 2
-            draw.text((x, top - pad // 2 - line), text, font=font, fill=_INK)
-    for i, text in enumerate(rlabels):
-        y = top + i * cell_h + pad
-        draw.text((left - pad - _text_width(font, text), y), text, font=font, fill=_INK)
-        for j in range(cols):
-            x0, y0 = left + j * cell_w, top + i * cell_h
-            fill = colour(values[i, j], vmin, vmax, diverging)
-            draw.rectangle([x0, y0, x0 + cell_w - 1, y0 + cell_h - 1], fill=fill, outline=_GRID)
-            t = texts[i][j]
-            ink = (130, 130, 130) if not np.isfinite(values[i, j]) else _ink_on(fill)
-            draw.text((x0 + (cell_w - _text_width(font, t)) // 2, y0 + pad), t, font=font, fill=ink)
-    _colour_bar(draw, font, (left + grid_w + 3 * pad, top), line, max(grid_h, 3 * line), (vmin, vmax), ticks, diverging)
-    return image
+    return plot_matrices(
+        [matrix], row_labels, col_labels, titles=[title], fmt=fmt, diverging=diverging, font_size=font_size
+    )
 
 
-def _colour_bar(
-    draw: ImageDraw.ImageDraw,
-    font: Font,
-    origin: tuple[int, int],
-    bar: int,
-    height: int,
+def _colormap(diverging: bool) -> Colormap:
+    from matplotlib import colormaps
+
+    return colormaps[_DIVERGING if diverging else _SEQUENTIAL].with_extremes(bad=_NAN)
+
+
+def _heatmap(
+    ax: Axes,
+    bar: Axes,
+    values: np.ndarray,
+    texts: list[list[str]],
+    rlabels: list[str],
+    clabels: list[str],
     scale: tuple[float, float],
-    ticks: list[str],
+    fmt: str,
     diverging: bool,
+    font_size: float,
+    upright: bool,
 ) -> None:
-    """A vertical scale from ``scale[1]`` (top) to ``scale[0]`` (bottom), with three ticks."""
-    x, y = origin
-    vmin, vmax = scale
-    for row in range(height):
-        value = vmax - (vmax - vmin) * row / max(height - 1, 1)
-        draw.line([x, y + row, x + bar - 1, y + row], fill=colour(value, vmin, vmax, diverging))
-    draw.rectangle([x, y, x + bar - 1, y + height - 1], outline=_GRID)
-    line = _line_height(font)
-    for k, text in enumerate(ticks):
-        ty = y + k * (height - 1) // 2 - line // 2
-        ty = min(max(ty, y - line // 2), y + height - line)
-        draw.text((x + bar + 3, ty), text, font=font, fill=_INK)
+    """One heatmap on ``ax``, its colour bar on ``bar``."""
+    from matplotlib.colors import Normalize
 
-
-def png_bytes(image: Image.Image) -> bytes:
-    """PNG encoding of ``image``, for ``_repr_png_``."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def stack(images: Sequence[Image.Image], gap: int = 8) -> Image.Image:
-    """Images one under another on white, left-aligned."""
-    width = max(im.width for im in images)
-    height = sum(im.height for im in images) + gap * (len(images) - 1)
-    canvas = Image.new("RGB", (width, height), (255, 255, 255))
-    y = 0
-    for im in images:
-        canvas.paste(im, (0, y))
-        y += im.height + gap
-    return canvas
+    cmap, norm = _colormap(diverging), Normalize(*scale)
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+    # parse_math=False everywhere: labels are the user's text, and a "$" in one must
+    # not switch matplotlib to mathtext (or fail to parse as it).
+    for (i, j), value in np.ndenumerate(values):
+        ink = _ink_on(cmap(norm(value))) if np.isfinite(value) else _NAN_INK
+        ax.text(j, i, texts[i][j], ha="center", va="center", color=ink, fontsize=font_size, parse_math=False)
+    rows, cols = values.shape
+    ax.set_xticks(range(cols), clabels, rotation=90 if upright else 0, parse_math=False)
+    ax.set_yticks(range(rows), rlabels, parse_math=False)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0, labelsize=font_size, colors=_INK)
+    # Thin white lines between cells, drawn as the minor grid so they sit over the image.
+    ax.set_xticks(np.arange(cols + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(rows + 1) - 0.5, minor=True)
+    ax.tick_params(which="minor", length=0)
+    ax.grid(which="minor", color="white", linewidth=1.5)
+    ax.grid(which="major", visible=False)
+    for spine in ax.spines.values():
+        spine.set_edgecolor(_EDGE)
+    colour_bar = ax.figure.colorbar(image, cax=bar)
+    low, high = scale
+    ticks = [low, (low + high) / 2, high]
+    colour_bar.set_ticks(ticks, labels=[_format(fmt, t) for t in ticks])
+    bar.tick_params(labelsize=font_size, colors=_INK)
+    colour_bar.outline.set_edgecolor(_EDGE)

@@ -19,18 +19,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..directions import Directions
 from ..generators import Generator, as_generator
 from ..generators._latents import Latents
 from ..scorers import as_scorer
-from ._plots import plot_matrix, png_bytes, stack
+from ._plots import plot_matrices
 from ._score_edits import Job, Target, check_counts, check_fits, score_changes, split_rows
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -118,22 +120,23 @@ class Rescoring:
             "signed": self.signed,
         }
 
-    def plot(self, attribute: str | int | None = None) -> Image.Image:
-        """The heatmap (an "all" column, then each layer) of one attribute, or of each one stacked."""
+    def plot(self, attribute: str | int | None = None) -> Figure:
+        """The heatmap (an "all" column, then each layer) of one attribute, or of each one,
+        one under another in one figure (two axes per attribute: heatmap, colour bar)."""
         chosen = range(len(self.attributes)) if attribute is None else [self._column(attribute)]
-        images = []
-        for a in chosen:
-            matrix = np.concatenate([self.delta_all[:, a, None], self.delta_layers[:, :, a]], axis=1)
-            kind = "mean change" if self.signed else "re-scoring delta"
-            title = f"{kind} of {self.attributes[a]} (step {self.step:g}, {self.n_samples} samples)"
-            images.append(
-                plot_matrix(
-                    matrix, self.labels, ("all", *self.columns), title=title, fmt="{:.3f}", diverging=self.signed
-                )
-            )
-        return stack(images)
+        kind = "mean change" if self.signed else "re-scoring Δ"
+        return plot_matrices(
+            [np.concatenate([self.delta_all[:, a, None], self.delta_layers[:, :, a]], axis=1) for a in chosen],
+            self.labels,
+            ("all", *self.columns),
+            titles=[f"{kind} of {self.attributes[a]} (step {self.step:g}, {self.n_samples} samples)" for a in chosen],
+            fmt="{:.3f}",
+            diverging=self.signed,
+        )
 
     def _repr_png_(self) -> bytes:
+        from ._figure import png_bytes  # imports matplotlib: only when a notebook shows this
+
         return png_bytes(self.plot())
 
 

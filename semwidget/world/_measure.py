@@ -19,20 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..directions import Directions
 from ..directions._edits import edit
 from ..generators import Generator, as_generator
 from ..generators._latents import Latents
-from ..semantics._plots import plot_matrix, png_bytes
+from ..semantics._plots import plot_matrix
 from ..semantics._score_edits import split_rows
 from ._predictor import SCORE_NAMES, FactorScorer
 from ._scene import FACTORS, HUES, render, sample_factors, to_tensor
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _BY_NAME = {f.name: f for f in FACTORS}
 
@@ -157,11 +159,14 @@ class FactorIsolation:
             lines.append(f"{lab:<{width}} {cells}  {top:<12} {share:5.2f}")
         return "\n".join(lines)
 
-    def plot(self) -> Image.Image:
-        title = f"factor change per direction (alpha ±{self.alpha:g}, {self.n_samples} samples)"
+    def plot(self) -> Figure:
+        """The (k, 9) ``change`` as a heatmap, white (0) to red (the largest change)."""
+        title = f"factor change per direction (α ±{self.alpha:g}, {self.n_samples} samples)"
         return plot_matrix(self.change, self.labels, self.factors, title=title, fmt="{:.2f}")
 
     def _repr_png_(self) -> bytes:
+        from ..semantics._figure import png_bytes  # imports matplotlib: only when a notebook shows this
+
         return png_bytes(self.plot())
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import semwidget
-from semwidget import Directions, attribute_change, direction_similarity, edit, plot_matrix, project_out, rescore
+from semwidget import Directions, attribute_change, direction_similarity, edit, project_out, rescore
 from semwidget.scorers import Brightness
 from tests.analytic import basis, corner_scorer, monotone_generator
 from tests.layouts.nvidia_stylegan import Generator as StyleGAN2
@@ -73,26 +76,20 @@ def test_layers_restrict_the_edit_like_a_rescoring_column():
     np.testing.assert_allclose(change.values, column, atol=1e-12)
 
 
-def test_plot_matrix_draws_a_diverging_annotated_heatmap():
-    matrix = [[-1.0, 0.0, 1.0], [np.nan, 0.5, -0.5]]
-    image = plot_matrix(matrix, ["first", "second"], ["a", "b", "a rather long column label"], title="test")
-    assert image.mode == "RGB" and 120 < image.width < 800 and 80 < image.height < 600
-    rgb = np.asarray(image).reshape(-1, 3).astype(int)
-    r, g, b = rgb.T
-    assert ((b - r > 100) & (b > 150)).sum() > 100  # the -1 cell is blue
-    assert ((r - b > 100) & (r > 150)).sum() > 100  # the +1 cell is red
-    assert ((r == 225) & (g == 225) & (b == 225)).sum() > 100  # the NaN cell is grey
-    assert ((r == 255) & (g == 255) & (b == 255)).sum() > 100  # 0 and the background are white
-    flat = plot_matrix(np.zeros((1, 1)), ["x"], ["y"], diverging=False)
-    assert flat.mode == "RGB" and flat.width > 20
-    with pytest.raises(ValueError, match="row and"):
-        plot_matrix(np.zeros((2, 2)), ["x"], ["a", "b"])
-    with pytest.raises(ValueError, match="non-empty matrix"):
-        plot_matrix(np.zeros(3), ["x"], ["a"])
-
-
 def test_attribute_change_plots_in_notebooks(monotone):
     d = basis(monotone, [[1, 0, 0, 0], [0, 0, 1, 0]], ["up", "down"])
     change = attribute_change(monotone, d, [corner_scorer(), Brightness()], n_samples=2, progress=False)
-    assert change.plot().mode == "RGB" and change.plot(normalize=True).size == change.plot().size
-    assert change._repr_png_().startswith(b"\x89PNG")
+    fig = change.plot()
+    assert len(fig.axes) == 2  # the heatmap and its colour bar
+    heat = fig.axes[0]
+    assert [t.get_text() for t in heat.texts] == [f"{v:+.3f}" for v in change.values.ravel()]
+    assert [t.get_text() for t in heat.get_yticklabels()] == ["up", "down"]
+    assert [t.get_text() for t in heat.get_xticklabels()] == ["corner", "brightness"]
+    assert fig.subfigs[0].get_suptitle() == "mean attribute change at α = 3 (2 samples)"
+    # normalize: each column divided by its largest magnitude, so every column has a ±1.
+    normalized = change.plot(normalize=True)
+    texts = np.array([t.get_text() for t in normalized.axes[0].texts]).reshape(change.values.shape)
+    assert all({"+1.000", "-1.000"} & set(column) for column in texts.T)
+    assert (normalized.get_size_inches() == fig.get_size_inches()).all()
+    image = Image.open(io.BytesIO(change._repr_png_()))
+    assert image.format == "PNG" and np.allclose(image.size, fig.get_size_inches() * 100, atol=1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import semwidget
 from semwidget import Directions, edit, rescore
@@ -134,9 +136,23 @@ def test_bad_input_is_refused_with_a_clear_error(monotone):
 def test_plots_show_in_notebooks(monotone):
     d = basis(monotone, [[1, 0, 0, 0], [0, 0, 1, 0]], ["up", "down"])
     r = rescore(monotone, d, [corner_scorer(), Brightness()], n_samples=2, progress=False)
-    image = r.plot()
-    assert image.mode == "RGB" and image.width > 100 and image.height > 2 * r.plot("corner").height - 50
-    assert r._repr_png_().startswith(b"\x89PNG")
+    fig = r.plot()
+    assert len(fig.axes) == 4  # per attribute, one under the other: heatmap, colour bar
+    for heat, a in zip(fig.axes[::2], range(2)):
+        assert [t.get_text() for t in heat.get_xticklabels()] == ["all", *r.columns]
+        assert [t.get_text() for t in heat.get_yticklabels()] == ["up", "down"]
+        values = np.concatenate([r.delta_all[:, a, None], r.delta_layers[:, :, a]], axis=1)
+        expected = ["n/a" if np.isnan(v) else f"{v:.3f}" for v in values.ravel()]
+        assert [t.get_text() for t in heat.texts] == expected and "n/a" in expected  # z acts nowhere else
+    assert [s.get_suptitle() for s in fig.subfigs] == [
+        "re-scoring Δ of corner (step 2, 2 samples)",
+        "re-scoring Δ of brightness (step 2, 2 samples)",
+    ]
+    one = r.plot("brightness")
+    assert len(one.axes) == 2 and one.subfigs[0].get_suptitle() == fig.subfigs[1].get_suptitle()
+    assert fig.get_size_inches()[1] == pytest.approx(2 * one.get_size_inches()[1])
+    image = Image.open(io.BytesIO(r._repr_png_()))
+    assert image.format == "PNG" and np.allclose(image.size, fig.get_size_inches() * 100, atol=1)
 
 
 def test_real_faces_rescoring_agrees_with_attribute_change(digiface):

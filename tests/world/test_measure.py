@@ -102,7 +102,12 @@ def test_factor_isolation_finds_the_one_factor_each_coordinate_moves():
     assert iso.top == ("horizon", "object_hue", "scale", "lighting")
     assert (iso.share > 0.6).all(), iso.table()
     assert "object_hue" in iso.table() and iso.to_dict()["top"] == list(iso.top)
-    assert iso.plot().size[0] > 100
+    fig = iso.plot()
+    heat = fig.axes[0]
+    assert len(fig.axes) == 2 and [t.get_text() for t in heat.texts] == [f"{v:.2f}" for v in iso.change.ravel()]
+    assert [t.get_text() for t in heat.get_xticklabels()] == list(SCORE_NAMES)
+    assert [t.get_text() for t in heat.get_yticklabels()] == list(iso.labels)
+    assert iso._repr_png_().startswith(b"\x89PNG")
 
 
 def test_generated_scores_of_the_world_generator_match_real_renders():
