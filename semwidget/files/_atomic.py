@@ -52,7 +52,10 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    atomic_write(path, lambda f: f.write(data))
+    def write(f: IO[bytes]) -> None:
+        f.write(data)
+
+    atomic_write(path, write)
 
 
 def sweep(folder: str | os.PathLike[str], name: str | None = None, *, older_than_s: float = STALE_AFTER_S) -> int:

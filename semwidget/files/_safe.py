@@ -65,12 +65,20 @@ def read_json(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
         data = f.read(os.fstat(f.fileno()).st_size + 1)
     if len(data) > MAX_JSON_BYTES:
         raise FileFormatError(f"{path} grew past {MAX_JSON_BYTES} bytes while it was read; expected {what}")
+    return parse_json(data, str(path), what)
+
+
+def parse_json(data: bytes | str, where: str, what: str) -> dict[str, Any]:
+    """A JSON object from ``data`` (UTF-8, no NaN/Infinity), read from ``where``; else
+    :class:`FileFormatError` naming ``where`` and ``what`` it should be."""
+    if len(data) > MAX_JSON_BYTES:
+        raise FileFormatError(f"{where} holds {len(data)} bytes of JSON; {what} has at most {MAX_JSON_BYTES}")
     try:
-        value = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+        value = json.loads(data.decode("utf-8") if isinstance(data, bytes) else data, parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise FileFormatError(f"{path} is not {what}: {type(exc).__name__}: {str(exc)[:200]}") from None
+        raise FileFormatError(f"{where} is not {what}: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(value, dict):
-        raise FileFormatError(f"{path} is not {what}: expected a JSON object, found {type(value).__name__}")
+        raise FileFormatError(f"{where} is not {what}: expected a JSON object, found {type(value).__name__}")
     return value
 
 
@@ -81,16 +89,29 @@ def _no_constant(name: str) -> None:
 @dataclass(frozen=True)
 class ArraySpec:
     """What one array of an ``.npz`` must be: an exact dtype and a shape whose ``None``
-    entries may be any size. ``required=False`` lets the member be absent."""
+    entries may be any size. ``required=False`` lets the member be absent. A string
+    dtype without a length (``"<U"``, ``"|S"``) takes strings of any length."""
 
     dtype: np.dtype | str
     shape: tuple[int | None, ...]
     required: bool = True
     finite: bool = True
 
+    @property
+    def any_length(self) -> bool:
+        want = np.dtype(self.dtype)
+        return want.kind in "SU" and want.itemsize == 0
+
+    def accepts(self, dtype: np.dtype) -> bool:
+        want = np.dtype(self.dtype)
+        if self.any_length:
+            return dtype.kind == want.kind and dtype.str[:2] == want.str[:2]
+        return dtype == want and dtype.str == want.str
+
     def describe(self) -> str:
         dims = ", ".join("any" if d is None else str(d) for d in self.shape)
-        return f"{np.dtype(self.dtype).str} of shape ({dims}{',' if len(self.shape) == 1 else ''})"
+        kind = f"{np.dtype(self.dtype).str[:2]} strings of any length" if self.any_length else np.dtype(self.dtype).str
+        return f"{kind} of shape ({dims}{',' if len(self.shape) == 1 else ''})"
 
 
 def read_npz(
@@ -158,10 +179,11 @@ def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, sp
             view = memoryview(buffer)
             done = 0
             while done < nbytes:
-                got = member.readinto(view[done : done + _CHUNK])
-                if not got:
+                chunk = member.read(min(_CHUNK, nbytes - done))  # at most what is left: never past the array
+                if not chunk:
                     raise FileFormatError(f"{where} is truncated ({done} of {nbytes} bytes)")
-                done += got
+                view[done : done + len(chunk)] = chunk
+                done += len(chunk)
             if member.read(1):
                 raise FileFormatError(f"{where} has bytes after its data")
     except FileFormatError:
@@ -178,7 +200,7 @@ def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, sp
 def _check_header(where: str, shape: Any, dtype: np.dtype, spec: ArraySpec) -> None:
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
         raise FileFormatError(f"{where} has dtype {dtype}; expected {spec.describe()} (no object or record arrays)")
-    if dtype != np.dtype(spec.dtype) or dtype.str != np.dtype(spec.dtype).str:
+    if not spec.accepts(dtype):
         raise FileFormatError(f"{where} has dtype {dtype.str}; expected {spec.describe()}")
     if (
         not isinstance(shape, tuple)
@@ -190,7 +212,7 @@ def _check_header(where: str, shape: Any, dtype: np.dtype, spec: ArraySpec) -> N
 
 
 def _spec_bytes(spec: ArraySpec) -> int | None:
-    if any(d is None for d in spec.shape):
+    if any(d is None for d in spec.shape) or spec.any_length:
         return None
     return math.prod(spec.shape) * np.dtype(spec.dtype).itemsize  # type: ignore[arg-type]
 

@@ -76,7 +76,7 @@ def test_non_finite_values_and_bad_labels_are_refused(tmp_path):
     with pytest.raises(ValueError, match="labels must be 1 or -1"):
         Annotations({"name": "m", "fingerprint": "f"}, labels=[("smile", 3, 2)])
     with pytest.raises(ValueError, match="seeds must be ints"):
-        Annotations({"name": "m", "fingerprint": "f"}, labels=[("smile", -1, 1)])
+        Annotations({"name": "m", "fingerprint": "f"}, labels=[("smile", -2, 1)])
     with pytest.raises(ValueError, match="seeds must be ints"):
         Annotations({"name": "m", "fingerprint": "f"}, labels=[("smile", 1.5, 1)])
 
