@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import torch
 from PIL import Image
@@ -18,6 +20,13 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 def to_pil(images: torch.Tensor) -> list[Image.Image]:
     """One PIL image per sample."""
     return [Image.fromarray(a) for a in to_uint8(images)]
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """One uint8 (H, W, 3) image as PNG bytes."""
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(out, format="PNG")
+    return out.getvalue()
 
 
 def image_grid(images: torch.Tensor, ncols: int | None = None, pad: int = 2, scale: float = 1.0) -> Image.Image:

@@ -2,7 +2,8 @@
 
 Names, labels (per attribute: the seed, ±1 and the latent code on screen when it was
 labelled), directions (every block, with the Python
-that recreates it), the layers each direction is applied at, and notes. Saved as
+that recreates it), the layers each direction is applied at, notes, and the real images
+shown (their inverted latents; the photos themselves only when asked). Saved as
 JSON + ``.npz`` through :func:`semwidget.files._atomic.save_json_npz`: no pickle, and a
 crash mid-save leaves the previous save whole.
 """
@@ -25,6 +26,9 @@ from ..files._safe import ArraySpec
 _FORMAT = "semwidget.annotations/2"
 _FORMAT_SEEDS_ONLY = "semwidget.annotations/1"  # labels by seed alone, read still
 MAX_SEED = 2**63 - 1  # seeds are non-negative int64
+REAL_SEED = -1  # the "seed" of a label on a real image, which has none (its code says what it was)
+MAX_REALS = 16
+MAX_PHOTO_SIDE = 1024
 
 
 @dataclass
@@ -46,6 +50,12 @@ class Annotations:
     codes : ndarray of shape (len(labels), num_ws, w_dim) or None
         The latent code of each labelled image as it was on screen (the sample with the
         edit applied); None for files of format 1, whose labels mean the plain sample.
+    reals : list of (name, psnr)
+        The real images shown after the samples: a name and the PSNR of the inversion.
+    real_codes : ndarray of shape (len(reals), num_ws, w_dim) or None
+        Their inverted latents.
+    photos : ndarray of shape (len(reals), R, R, 3), uint8, or None
+        The images themselves, only when the user asked to keep them.
     """
 
     model: dict[str, str]
@@ -54,14 +64,19 @@ class Annotations:
     notes: list[str] = field(default_factory=list)
     labels: list[tuple[str, int, int]] = field(default_factory=list)
     codes: np.ndarray | None = None
+    reals: list[tuple[str, float]] = field(default_factory=list)
+    real_codes: np.ndarray | None = None
+    photos: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         k = sum(len(d) for d, _ in self.blocks)
         if len(self.layers) != k or len(self.notes) != k:
             raise ValueError(f"annotations need layers and notes for each of the {k} directions")
         for a, s, v in self.labels:
-            if not _is_int(s) or not 0 <= int(s) <= MAX_SEED:
-                raise ValueError(f"label seeds must be ints from 0 to 2**63 - 1; got {s!r:.40} for {a!r:.40}")
+            if not _is_int(s) or not (0 <= int(s) <= MAX_SEED or int(s) == REAL_SEED):
+                raise ValueError(
+                    f"label seeds must be ints from 0 to 2**63 - 1 (or -1: a real image); got {s!r:.40} for {a!r:.40}"
+                )
             if not _is_int(v) or int(v) not in (1, -1):
                 raise ValueError(f"labels must be 1 or -1; got {v!r:.40} for seed {s}")
         self.labels = [(str(a), int(s), int(v)) for a, s, v in self.labels]
@@ -71,6 +86,28 @@ class Annotations:
                 raise ValueError(
                     f"label codes must be finite, of shape ({len(self.labels)}, num_ws, w_dim); got {self.codes.shape}"
                 )
+        self._check_reals()
+
+    def _check_reals(self) -> None:
+        m = len(self.reals)
+        if m > MAX_REALS:
+            raise ValueError(f"at most {MAX_REALS} real images; got {m}")
+        if not all(isinstance(n, str) and _is_number(p) and np.isfinite(p) for n, p in self.reals):
+            raise ValueError("real images must be listed as [name, finite PSNR]")
+        self.reals = [(str(n), float(p)) for n, p in self.reals]
+        if (self.real_codes is None) != (m == 0):
+            raise ValueError(f"real image codes must be given for exactly the {m} real images")
+        if self.real_codes is not None:
+            self.real_codes = np.asarray(self.real_codes, dtype=np.float32)
+            if self.real_codes.ndim != 3 or len(self.real_codes) != m or not np.isfinite(self.real_codes).all():
+                raise ValueError(f"real image codes must be finite, of shape ({m}, num_ws, w_dim)")
+        if self.photos is not None:
+            p = self.photos
+            square_rgb = p.ndim == 4 and p.shape[3] == 3 and p.shape[1] == p.shape[2]
+            if not (p.dtype == np.uint8 and square_rgb and len(p) == m):
+                raise ValueError(f"photos must be uint8 of shape ({m}, R, R, 3); got {p.dtype} {p.shape}")
+            if not 1 <= p.shape[1] <= MAX_PHOTO_SIDE:
+                raise ValueError(f"photos must be at most {MAX_PHOTO_SIDE} px square; got {p.shape[1]}")
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``<path>.json`` and its arrays atomically; returns the JSON path."""
@@ -89,6 +126,11 @@ class Annotations:
         }
         if self.codes is not None:
             arrays["label_codes"] = self.codes
+        if self.reals:
+            meta["reals"] = [[n, p] for n, p in self.reals]
+            arrays["real_codes"] = self.real_codes
+        if self.photos is not None:
+            arrays["photos"] = self.photos
         return save_json_npz(path, meta, arrays)
 
     @classmethod
@@ -114,7 +156,18 @@ class Annotations:
                 codes = arrays.get("label_codes")
                 if labels and codes is None:
                     raise KeyError("label_codes")
-            annotations = cls(meta["model"], blocks, meta["layers"], meta["notes"], labels, codes)
+            reals = [tuple(x) for x in meta.get("reals", [])]
+            annotations = cls(
+                meta["model"],
+                blocks,
+                meta["layers"],
+                meta["notes"],
+                labels,
+                codes,
+                reals,  # type: ignore[arg-type]
+                arrays.get("real_codes"),
+                arrays.get("photos"),
+            )
         except FileFormatError:
             raise
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -148,13 +201,18 @@ class Annotations:
     def check_fits(self, generator: Any, where: str = "") -> None:
         """Refuse label codes or directions whose shapes do not fit ``generator``'s latents."""
         shape = (getattr(generator, "num_ws", None), getattr(generator, "w_dim", None))
-        if self.codes is not None and None not in shape and self.codes.shape[1:] != shape:
-            raise ModelMismatchError(
-                f"{where}: label codes of shape (num_ws, w_dim) = {self.codes.shape[1:]} do not fit "
-                f"{getattr(generator, 'name', 'the generator')!r}, whose latents are {shape}"
-            )
+        for what, codes in (("label codes", self.codes), ("real image codes", self.real_codes)):
+            if codes is not None and None not in shape and codes.shape[1:] != shape:
+                raise ModelMismatchError(
+                    f"{where}: {what} of shape (num_ws, w_dim) = {codes.shape[1:]} do not fit "
+                    f"{getattr(generator, 'name', 'the generator')!r}, whose latents are {shape}"
+                )
         for d, _ in self.blocks:
             d.check_fits(generator, where)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
 
 
 def _is_int(x: Any) -> bool:
@@ -197,4 +255,13 @@ def _saved_arrays(meta: dict[str, Any], where: str) -> dict[str, ArraySpec]:
     ):
         raise FileFormatError(f"{where}: 'labels' should be a list of [attribute, seed, ±1]")
     specs["label_codes"] = ArraySpec("<f4", (len(labels), None, None), required=bool(labels))
+    reals = meta.get("reals", [])
+    if (
+        not isinstance(reals, list)
+        or len(reals) > MAX_REALS
+        or not all(isinstance(x, list) and len(x) == 2 and isinstance(x[0], str) for x in reals)
+    ):
+        raise FileFormatError(f"{where}: 'reals' should be a list of at most {MAX_REALS} [name, PSNR]")
+    specs["real_codes"] = ArraySpec("<f4", (len(reals), None, None), required=bool(reals))
+    specs["photos"] = ArraySpec("|u1", (len(reals), None, None, 3), required=False, finite=False)
     return specs

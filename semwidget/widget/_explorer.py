@@ -6,6 +6,7 @@ The thin anywidget class that wires the parts together:
 - :mod:`._rendering`: what a session looks like (latents, images, frames);
 - :mod:`._jobs`: slow work (heatmap, finders, exports, training), run by :mod:`._worker`;
 - :mod:`._annotating`: labels and annotation files;
+- :mod:`._reals`: real images, inverted into the latent space, as cells after the samples;
 - :mod:`._protocol` and ``_schema.json``: what the page may send, checked before use.
 
 Every request from the page is validated, turned into a change of the session (under
@@ -18,7 +19,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ import traitlets as t
 from ..directions import Directions
 from ..generators import Generator, as_generator
 from ..scorers import Scorer, as_scorer
-from . import _frames, _jobs
+from . import _frames, _jobs, _reals
 from . import _state as st
 from ._annotating import cell_label, cell_labels, from_annotations, to_annotations
 from ._annotations import Annotations
@@ -78,6 +80,14 @@ class Explorer(anywidget.AnyWidget):
         The one folder the widget's save and load buttons use (``<name>.json`` +
         ``.npz`` inside it); the page names a file there and can reach nothing else.
         ``save_annotations(path)`` from Python writes wherever you say.
+    images : Inversion, or images, optional
+        Real images shown after the samples, edited like them: a
+        :class:`semwidget.Inversion`, or anything :func:`semwidget.invert` accepts (then
+        inverted here, with a progress bar). Image files dropped on the grid, or
+        picked with its "add images" button, join them (at most 16 in all).
+    invert_options : dict, optional
+        Keyword arguments for :func:`semwidget.invert` when the Explorer inverts
+        images (``steps``, ``loss``, ``space``, ...); default: its defaults.
     """
 
     _esm = _static("widget.js", _UNBUILT)
@@ -119,6 +129,8 @@ class Explorer(anywidget.AnyWidget):
         columns: int | None = None,
         scorers: Any = None,
         annotations_dir: str | Path = "semwidget-annotations",
+        images: Any = None,
+        invert_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs:  # fail loudly on typos rather than pass them to ipywidgets
@@ -132,13 +144,17 @@ class Explorer(anywidget.AnyWidget):
         if not given or not all(isinstance(d, Directions) for d in given):
             raise TypeError(f"directions must be semwidget.Directions or a list of them; got {directions!r:.80}")
         blocks = [st.new_block(g, d) for d in given]
+        self._invert_options = dict(invert_options or {})
+        reals = [] if images is None else _initial_reals(g, images, **self._invert_options)
         self._generator = g
         self._renderer = Renderer(g)
-        self._history = st.History(st.initial(int(seed), n_samples, st.base_columns(g), blocks, g.num_ws))
+        first = st.initial(int(seed), n_samples, st.base_columns(g), blocks, g.num_ws)
+        self._history = st.History(st.with_reals(first, reals))
         # Changes, the traits they publish and the frame numbers they take happen in one order.
         self._lock = threading.RLock()
         # Messages leave from the comm handler's thread and the worker's: one at a time.
         self._send_lock = threading.Lock()
+        self._traits_lock = threading.RLock()  # see hold_sync
         self.annotations_dir = Path(annotations_dir).absolute()
         ncols = columns or max(1, round(n_samples**0.5 + 0.499))
         super().__init__(
@@ -183,6 +199,9 @@ class Explorer(anywidget.AnyWidget):
             "note": self._on_note,
             "save": self._on_save,
             "load": self._on_load,
+            "invert": self._on_invert,
+            "remove_image": self._on_remove_image,
+            "original": self._on_original,
         }
         self._publish(self._history.now)
         self._worker = Worker(self._render, self._report)
@@ -289,9 +308,17 @@ class Explorer(anywidget.AnyWidget):
         self._add(found)
         return found
 
-    def save_annotations(self, path: str | Path) -> Path:
-        """Save names, labels, directions, their layers and notes to ``path`` (.json + .npz)."""
-        written = to_annotations(self._generator, self.state).save(path)
+    def add_images(self, images: Any, names: list[str] | None = None, **options: Any) -> None:
+        """Invert ``images`` (anything :func:`semwidget.invert` accepts, with its
+        ``options``) or take a :class:`semwidget.Inversion`, and show them after the
+        samples. Undo takes them off again."""
+        cells = _initial_reals(self._generator, images, names, **{**self._invert_options, **options})
+        self._change(lambda s: st.with_reals(s, cells), seq=0)
+
+    def save_annotations(self, path: str | Path, *, photos: bool = False) -> Path:
+        """Save names, labels, directions, their layers, notes and the real images'
+        latents to ``path`` (.json + .npz); the photos themselves only with ``photos``."""
+        written = to_annotations(self._generator, self.state, photos=photos).save(path)
         self.annotations_path = str(path)
         return written
 
@@ -350,6 +377,20 @@ class Explorer(anywidget.AnyWidget):
         except Exception as exc:  # noqa: BLE001 -- shown in the widget, which keeps working
             self._report(exc, None)
 
+    # Traits are set from the comm handler's thread, the worker's and the busy timer's.
+    # ipywidgets keeps one set of pending names per widget while any thread holds sync, so
+    # a write from one thread during another's hold_sync changed that set mid-send
+    # ("Set changed size during iteration"). Every trait write and every held sync take
+    # one lock; it is taken after the session lock, never before it.
+    @contextmanager
+    def hold_sync(self) -> Iterator[None]:
+        with self._traits_lock, super().hold_sync():
+            yield
+
+    def _notify_trait(self, name: str, old_value: Any, new_value: Any) -> None:
+        with self._traits_lock:
+            super()._notify_trait(name, old_value, new_value)
+
     def _send(self, msg: Any, buffers: Any = None) -> None:
         # ipywidgets' one way out, for trait updates and custom messages alike.
         with self._send_lock:
@@ -360,7 +401,7 @@ class Explorer(anywidget.AnyWidget):
         if rid is not None:  # before any work: the page knows at once that we heard it
             self.send({"kind": "ack", "rid": rid})
         try:
-            kind, fields = parse_request(content)
+            kind, fields = parse_request(content, buffers)
             self._handlers[kind](**fields)
         except Exception as exc:  # noqa: BLE001 -- shown in the widget, which keeps working
             seq = content.get("seq") if isinstance(content, dict) else None
@@ -464,6 +505,29 @@ class Explorer(anywidget.AnyWidget):
         target = annotation_file(self.annotations_dir, path, create=False)
         self._submit("load", lambda: self._saved_as(self.load_annotations(target), path.strip()))
 
+    def _on_invert(self, seq: int, names: list[str], buffers: list[bytes]) -> None:
+        if len(names) != len(buffers):
+            raise ProtocolError(f"invert: {len(names)} names for {len(buffers)} files")
+        free = st.MAX_REALS - len(self.state.reals)
+        if len(buffers) > free:
+            raise ValueError(f"the grid shows at most {st.MAX_REALS} real images; there is room for {free} more")
+        images = [_reals.open_image(data, name) for data, name in zip(buffers, names)]  # refused before the job
+
+        def job() -> None:
+            cells = _reals.invert_cells(self._generator, images, names, **self._invert_options)
+            self._change(lambda s: st.with_reals(s, cells), seq=seq)
+
+        self._submit("invert", job)
+
+    def _on_remove_image(self, seq: int, uid: int) -> None:
+        self._change(lambda s: st.without_real(s, uid), seq=seq)
+
+    def _on_original(self, uid: int) -> None:
+        cell = next((r for r in self.state.reals if r.uid == uid), None)
+        if cell is None or cell.original is None:
+            raise ValueError(f"no original image for real image {uid} (gone, or loaded without photos)")
+        self.send({"kind": "original", "uid": uid}, [cell.original])
+
     def _saved_as(self, _result: object, name: str) -> None:
         with self.hold_sync():
             self.annotations_path = name  # what the page typed, shown back in its field
@@ -543,6 +607,10 @@ class Explorer(anywidget.AnyWidget):
             "columns": frame.columns,
             "count": frame.count,
             "checksum": frame.checksum,
+            "reals": [
+                {"uid": r.uid, "name": r.name, "psnr": round(r.psnr, 2), "original": r.original is not None}
+                for r in s.reals
+            ],
         }
         with self._lock:
             self._shown[s.version] = s
@@ -635,6 +703,15 @@ class Explorer(anywidget.AnyWidget):
             self.busy = False
             self.progress = {}
         self.send({"kind": "error", "seq": seq, "message": message})
+
+
+def _initial_reals(g: Generator, images: Any, names: list[str] | None = None, **options: Any) -> list[st.RealCell]:
+    """Cells for real images given from Python: an Inversion as it is, else inverted here."""
+    from ..inversion import Inversion
+
+    if isinstance(images, Inversion):  # inverted already: options do not apply
+        return _reals.cells_of(g, images, names)
+    return _reals.invert_cells(g, images, names, **options)
 
 
 def _default_directions(g: Generator) -> Directions:

@@ -43,27 +43,36 @@ label        {cell, value, seed}              1, -1 or 0 for the latent on scree
 train        {}                               a boundary from the current attribute's labels
 rename       {direction, label}; note {direction, text}
 save, load   {path}                           a *name* inside the Explorer's annotations_dir
+invert       {seq, names: [str]} + [bytes]    image files to invert and show after the samples
+remove_image {seq, uid}                       take a real image off the grid
+original     {uid}                            ask for the image a real cell was fitted to
 
 Kernel → front end (events)
 ---------------------------
 ack      {rid}
-frame    {seq, version, seed, mime, width, height, cell, columns, count, checksum} + [bytes]
-         ``version``: the session state it shows; ``seed``: first seed of the grid.
+frame    {seq, version, seed, mime, width, height, cell, columns, count, checksum, reals} + [bytes]
+         ``version``: the session state it shows; ``seed``: first seed of the grid;
+         ``reals``: [{uid, name, psnr, original}] for the cells after the samples.
 error    {seq: int | null, message: str}      shown in the widget; it keeps working
 file     {name, mime} + [bytes]               a download
 code     {text: str}                          for the clipboard
+original {uid} + [png bytes]                  the image a real cell was fitted to
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 SCHEMA: dict[str, Any] = json.loads((Path(__file__).with_name("_schema.json")).read_text(encoding="utf-8"))
 
 REQUESTS: dict[str, dict[str, dict[str, Any]]] = {kind: spec["fields"] for kind, spec in SCHEMA["requests"].items()}
+BUFFERS: dict[str, dict[str, int]] = {
+    kind: spec["buffers"] for kind, spec in SCHEMA["requests"].items() if "buffers" in spec
+}
 NUMBERED: frozenset[str] = frozenset(kind for kind, spec in SCHEMA["requests"].items() if spec.get("numbered"))
 EVENTS: tuple[str, ...] = tuple(SCHEMA["events"])
 WRITABLE: dict[str, dict[str, Any]] = SCHEMA["traits"]["writable"]
@@ -119,6 +128,12 @@ def _fits(value: object, spec: dict[str, Any]) -> bool:
         return isinstance(value, str) and len(value) <= MAX_TEXT and encodable(value)
     if kind == "enum":
         return isinstance(value, str) and value in spec["values"]
+    if kind == "strs":
+        return (
+            isinstance(value, list)
+            and len(value) <= spec["max_items"]
+            and all(isinstance(x, str) and len(x) <= MAX_TEXT and encodable(x) for x in value)
+        )
     if kind in ("ints", "floats"):
         item = _is_int if kind == "ints" else _is_number
         return (
@@ -140,6 +155,8 @@ def describe(spec: dict[str, Any]) -> str:
         return f"a string (UTF-8 text, at most {MAX_TEXT} characters)"
     if kind == "enum":
         return f"one of {spec['values']}"
+    if kind == "strs":
+        return f"a list of at most {spec['max_items']} strings"
     bounds = f" in [{_number(spec['min'])}, {_number(spec['max'])}]" if "min" in spec else ""
     words = {"int": "an integer", "float": "a finite number", "bool": "true or false"}
     if kind in words:
@@ -159,8 +176,9 @@ def check_field(where: str, field: str, spec: dict[str, Any], value: object) -> 
     return value
 
 
-def parse_request(content: object) -> tuple[str, dict[str, object]]:
-    """Validate a message from the front end; returns (kind, fields)."""
+def parse_request(content: object, buffers: Sequence[object] = ()) -> tuple[str, dict[str, object]]:
+    """Validate a message from the front end and its binary buffers; returns (kind, fields),
+    the fields including ``buffers`` (as ``bytes``) for the kinds that carry them."""
     if not isinstance(content, dict) or "kind" not in content:
         raise ProtocolError(f"a request must be an object with a 'kind'; got {ascii(content)[:80]}")
     kind = content["kind"]
@@ -171,6 +189,16 @@ def parse_request(content: object) -> tuple[str, dict[str, object]]:
         if field not in content and not spec.get("nullable"):
             raise ProtocolError(f"message {kind!r} lacks the field {field!r} ({describe(spec)})")
         fields[field] = check_field(f"message {kind!r}", field, spec, content.get(field))
+    bounds = BUFFERS.get(kind, {"min": 0, "max": 0, "max_bytes": 0})
+    if not bounds["min"] <= len(buffers) <= bounds["max"]:
+        raise ProtocolError(
+            f"message {kind!r} carries {len(buffers)} binary buffers; expected {bounds['min']} to {bounds['max']}"
+        )
+    data = [memoryview(b) for b in buffers if isinstance(b, (bytes, bytearray, memoryview))]
+    if len(data) != len(buffers) or any(b.nbytes > bounds["max_bytes"] for b in data):
+        raise ProtocolError(f"message {kind!r}: each buffer must be bytes of at most {bounds['max_bytes']} bytes")
+    if kind in BUFFERS:
+        fields["buffers"] = [b.tobytes() for b in data]
     return kind, fields
 
 

@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..directions._edits import edit
@@ -63,8 +64,17 @@ class Renderer:
         self._images = _Lru(2)  # render key -> images: a drag's final frame reuses its last move's
 
     def base(self, s: Session) -> Latents:
+        """The unedited latents of the grid: the samples of its seeds, then the real images."""
         with self._lock:
-            return self._bases.get_or((s.seed, s.n_samples), lambda: self.generator.sample(s.n_samples, seed=s.seed))
+            return self._bases.get_or(s.base_key(), lambda: self._base(s))
+
+    def _base(self, s: Session) -> Latents:
+        g = self.generator
+        samples = g.sample(s.n_samples, seed=s.seed)
+        if not s.reals:
+            return samples
+        ws = torch.from_numpy(np.stack([r.array(g.num_ws, g.w_dim) for r in s.reals])).to(g.device, g.dtype)
+        return Latents.concat([samples, Latents(ws=ws, model=g.fingerprint, space=g.latent_space)])
 
     def latents(self, s: Session) -> Latents:
         return edited(self.base(s), s)

@@ -27,6 +27,7 @@ from ..generators import Generator
 MAX_DIRECTIONS = 256  # directions in one session (the schema's index bounds)
 MAX_EXTENTS = 100.0  # α beyond this many handle extents is refused: far outside any sensible edit
 MAX_UNDO = 100
+MAX_REALS = 16  # real images in one session (the schema's bounds on an "invert" request)
 _ROWS = 256  # direction id = block uid * _ROWS + row
 _PROBE_SEED = 10_000_019  # samples that measure a handle's reach, apart from the grid's seeds
 
@@ -72,8 +73,9 @@ class Block:
 
 @dataclass(frozen=True)
 class Label:
-    """One image the user labelled: its seed, ±1, and the exact latent code on screen
-    (the sample with the edit applied), so a boundary trains on what was seen."""
+    """One image the user labelled: its seed (-1 for a real image), ±1, and the exact
+    latent code on screen (the sample with the edit applied), so a boundary trains on
+    what was seen."""
 
     attribute: str
     seed: int
@@ -88,6 +90,35 @@ class Label:
 
     def array(self, num_ws: int, w_dim: int) -> np.ndarray:
         return np.frombuffer(self.code, dtype=np.float32).reshape(num_ws, w_dim)
+
+
+@dataclass(frozen=True, eq=False)
+class RealCell:
+    """An image the user brought, shown after the samples as its inverted latent: the
+    code ``semwidget.invert`` found, how faithful it is, and (unless it was loaded from a
+    file saved without photos) the image it was fitted to, at the model's resolution."""
+
+    uid: int
+    name: str
+    code: bytes  # float32 ws, shape (num_ws, w_dim), C order
+    psnr: float  # of the reconstruction against ``original``, in dB
+    original: bytes | None  # PNG of the target image; None when not kept
+
+    def __eq__(self, other: object) -> bool:
+        # Code and photo are fixed per uid, so this is content equality.
+        return isinstance(other, RealCell) and (self.uid, self.name) == (other.uid, other.name)
+
+    def __hash__(self) -> int:
+        return hash(self.uid)
+
+    def array(self, num_ws: int, w_dim: int) -> np.ndarray:
+        return np.frombuffer(self.code, dtype=np.float32).reshape(num_ws, w_dim)
+
+
+def new_real(name: str, ws: torch.Tensor, psnr: float, original: bytes | None) -> RealCell:
+    if not math.isfinite(psnr):
+        raise ValueError(f"a real image's PSNR must be finite; got {psnr!r}")
+    return RealCell(next(_uids), str(name)[:200] or "image", code_bytes(ws), float(psnr), original)
 
 
 def code_bytes(ws: torch.Tensor) -> bytes:
@@ -114,6 +145,7 @@ class Session:
     notes: tuple[str, ...] = ()
     attribute: str = ""
     labels: tuple[Label, ...] = ()
+    reals: tuple[RealCell, ...] = ()  # shown after the n_samples samples
     version: int = field(default=0, compare=False)
 
     # ---- derived -------------------------------------------------------------------
@@ -126,6 +158,15 @@ class Session:
     @property
     def ids(self) -> tuple[int, ...]:
         return tuple(b.id_of(r) for b, r in self.directions)
+
+    @property
+    def n_cells(self) -> int:
+        """Grid cells: the samples, then the real images."""
+        return self.n_samples + len(self.reals)
+
+    def cell_seed(self, cell: int) -> int:
+        """The seed of a sample's cell; -1 for a real image's (it has no seed)."""
+        return self.seed + cell if cell < self.n_samples else -1
 
     @property
     def extents(self) -> tuple[float, ...]:
@@ -142,8 +183,12 @@ class Session:
         return tuple(columns)
 
     def render_key(self) -> tuple[object, ...]:
-        """What the images depend on: seeds, the directions' vectors, α and layers."""
-        return (self.seed, self.n_samples, tuple(b.uid for b in self.blocks), self.alphas, self.layers)
+        """What the images depend on: seeds, real images, the directions' vectors, α and layers."""
+        return (self.base_key(), tuple(b.uid for b in self.blocks), self.alphas, self.layers)
+
+    def base_key(self) -> tuple[object, ...]:
+        """What the unedited latents depend on: the seeds and the real images."""
+        return (self.seed, self.n_samples, tuple(r.uid for r in self.reals))
 
     def heatmap_key(self, attribute: str | None) -> tuple[object, ...]:
         return (self.seed, self.n_samples, tuple(b.uid for b in self.blocks), attribute)
@@ -217,6 +262,8 @@ class Session:
             raise ValueError(f"the pad needs two different direction indices in [0, {k}); got {list(self.pad)}")
         if not 0 <= self.seed < 2**32:
             raise ValueError(f"seed must be in [0, 2**32); got {self.seed}")
+        if len(self.reals) > MAX_REALS:
+            raise ValueError(f"a session shows at most {MAX_REALS} real images; this one would have {len(self.reals)}")
         return self
 
 
@@ -334,6 +381,17 @@ def with_block(s: Session, block: Block, num_ws: int) -> Session:
     ).check()
 
 
+def with_reals(s: Session, cells: Sequence[RealCell]) -> Session:
+    """Real images added after those shown; more than MAX_REALS in all is refused."""
+    return replace(s, reals=s.reals + tuple(cells)).check()
+
+
+def without_real(s: Session, uid: int) -> Session:
+    if all(r.uid != uid for r in s.reals):
+        raise ValueError(f"no real image {uid} in this session")
+    return replace(s, reals=tuple(r for r in s.reals if r.uid != uid)).check()
+
+
 def renamed(s: Session, direction: int, label: str) -> Session:
     label = label.strip()
     if not label:
@@ -375,10 +433,13 @@ def loaded(
     notes: Sequence[str],
     labels: Sequence[Label],
     num_ws: int,
+    reals: Sequence[RealCell] = (),
 ) -> Session:
-    """Directions, layers (column names), notes and labels from a file; α back to 0;
-    seeds kept."""
-    fresh = replace(s, blocks=(), alphas=(), active=(), layers=(), pad=(), notes=(), labels=tuple(labels))
+    """Directions, layers (column names), notes, labels and real images from a file;
+    α back to 0; seeds kept."""
+    fresh = replace(
+        s, blocks=(), alphas=(), active=(), layers=(), pad=(), notes=(), labels=tuple(labels), reals=tuple(reals)
+    )
     for b in blocks:
         fresh = with_block(fresh, b, num_ws)
     fresh = reset(fresh, num_ws)
