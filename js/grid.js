@@ -1,7 +1,7 @@
 // The image grid: one <canvas> per sample, each in a wrapper that other parts
 // (labels.js) decorate. A frame is one sprite image (cells row-major, `columns`
 // per row) decoded once and cut into the canvases, which costs one decode per
-// frame instead of one per cell. Each cell is captioned with its seed.
+// frame instead of one per cell. Each sample's cell is captioned with its seed.
 import { h } from "./dom.js";
 
 /**
@@ -31,6 +31,7 @@ export function createGrid(model, subs, { onCancel } = {}) {
   let wraps = [];
   let seeds = []; // the seed captions, one per cell
   const layoutListeners = new Set();
+  const paintListeners = new Set();
 
   function layout(count) {
     count = Math.max(0, Number(count) || 0);
@@ -124,16 +125,19 @@ export function createGrid(model, subs, { onCancel } = {}) {
       const sy = Math.floor(i / columns) * cell;
       ctx.drawImage(image, sx, sy, cell, cell, 0, 0, cell, cell);
     });
-    showSeeds(msg.seed);
+    showSeeds(msg.seed, canvases.length - (Array.isArray(msg.reals) ? msg.reals.length : 0));
     discard(image);
+    for (const fn of paintListeners) fn(msg);
   }
 
-  /** Cell i shows sample seed + i (the kernel draws sample i from seed + i). */
-  function showSeeds(first) {
+  /** Cell i < samples shows sample seed + i (the kernel draws sample i from seed + i);
+   * the cells after them (real images) are captioned by reals.js. */
+  function showSeeds(first, samples) {
     const known = Number.isInteger(first);
     seeds.forEach((caption, i) => {
-      caption.hidden = !known;
-      caption.textContent = known ? `seed ${first + i}` : "";
+      caption.title = "";
+      caption.hidden = !known || i >= samples;
+      caption.textContent = known && i < samples ? `seed ${first + i}` : "";
     });
   }
 
@@ -153,6 +157,11 @@ export function createGrid(model, subs, { onCancel } = {}) {
     get wraps() {
       return wraps;
     },
+    /** Call fn(frame message) after each frame is painted; returns the unsubscribe. */
+    onPaint(fn) {
+      paintListeners.add(fn);
+      return () => paintListeners.delete(fn);
+    },
     /** Call fn(wraps) whenever cells are added or removed; returns the unsubscribe. */
     onLayout(fn) {
       layoutListeners.add(fn);
@@ -160,6 +169,7 @@ export function createGrid(model, subs, { onCancel } = {}) {
     },
     destroy() {
       layoutListeners.clear();
+      paintListeners.clear();
     },
   };
 }

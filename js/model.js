@@ -27,12 +27,14 @@ import { REQUESTS } from "./messages.js";
  * }} Model
  */
 
-/** Send a request; an unknown kind is a bug in this front end, so fail loudly. */
-export function send(model, kind, fields = {}) {
+/** Send a request (with binary buffers, for the kinds that carry files); an unknown
+ * kind is a bug in this front end, so fail loudly. */
+export function send(model, kind, fields = {}, buffers = undefined) {
   if (!REQUESTS.includes(kind)) {
     throw new Error(`unknown request kind ${JSON.stringify(kind)}; expected one of ${REQUESTS.join(", ")}`);
   }
-  model.send({ kind, ...fields });
+  if (buffers) model.send({ kind, ...fields }, undefined, buffers);
+  else model.send({ kind, ...fields });
 }
 
 /**

@@ -41,10 +41,10 @@ export function createRenderer(model, root, grid) {
     return Math.max(sentSeq, shownSeq, Number(model.get("render_seq")) || 0) + 1;
   }
 
-  /** Send any request; the numbered ones get the next seq. */
-  function send(kind, fields = {}) {
+  /** Send any request (buffers: files it carries); the numbered ones get the next seq. */
+  function send(kind, fields = {}, buffers = undefined) {
     if (!NUMBERED.has(kind)) {
-      sendRaw(model, kind, fields);
+      sendRaw(model, kind, fields, buffers);
       return;
     }
     // A coalesced render still waiting would arrive after this request and undo its effect.
@@ -56,7 +56,7 @@ export function createRenderer(model, root, grid) {
     sentSeq = nextSeq();
     sentKind = kind;
     root.setAttribute("data-sent-seq", String(sentSeq));
-    sendRaw(model, kind, { seq: sentSeq, ...fields });
+    sendRaw(model, kind, { seq: sentSeq, ...fields }, buffers);
   }
 
   function flush() {

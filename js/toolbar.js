@@ -6,7 +6,8 @@ import { directionsOf, extentOf } from "./model.js";
 
 const GIF_FRAMES = 24;
 
-export function createToolbar(model, send, subs) {
+/** @param {HTMLElement[]} [extra]  more controls, in a group of their own */
+export function createToolbar(model, send, subs, extra = []) {
   const button = (testid, text, title, onclick) =>
     h("button", { type: "button", class: "sw-button", "data-testid": testid, text, title, onclick });
 
@@ -59,7 +60,8 @@ export function createToolbar(model, send, subs) {
         exportScale, exportGif,
         button("copy-code", "code", "Python that reproduces this edit", () => send("copy_code"))),
       h("div", { class: "sw-group sw-compute" }, method, count, layer, compute),
-      h("div", { class: "sw-group sw-annotations" }, path, save, load)),
+      h("div", { class: "sw-group sw-annotations" }, path, save, load),
+      extra.length ? h("div", { class: "sw-group" }, ...extra) : null),
     code);
 
   function showHistory() {

@@ -1,6 +1,6 @@
 // The Explorer's front end: anywidget entry point. Builds the layout, wires the
 // components to the model, and routes the kernel's events (frame, error, file,
-// code) to them. Message kinds: messages.js; the protocol: _protocol.py.
+// code, original) to them. Message kinds: messages.js; the protocol: _protocol.py.
 import "./widget.css";
 import { createAlphas } from "./alphas.js";
 import { createChannel } from "./channel.js";
@@ -14,6 +14,7 @@ import { createHeatmap } from "./heatmap.js";
 import { createKernelStatus } from "./kernel-status.js";
 import { createLabels } from "./labels.js";
 import { createPad } from "./pad.js";
+import { createReals } from "./reals.js";
 import { createRenderer } from "./renderer.js";
 import { subscriptions } from "./model.js";
 import { checkSubshell, findComm, kernelBusy } from "./subshell.js";
@@ -42,7 +43,9 @@ function render({ model: rawModel, el }) {
   const alphas = createAlphas(model, renderer, subs);
   const labels = createLabels(model, send, subs, grid, () => renderer.shownSeed,
     () => renderer.shownVersion);
-  const toolbar = createToolbar(model, send, subs);
+  const reals = createReals(grid, send, (text) => errors.show(text));
+  grid.onPaint(reals.afterPaint);
+  const toolbar = createToolbar(model, send, subs, [reals.el]);
   const directions = createDirections(model, send, subs);
   const handles = createHandles(model, alphas, subs);
   const pad = createPad(model, send, alphas, subs);
@@ -84,6 +87,9 @@ function render({ model: rawModel, el }) {
         break;
       case "code":
         toolbar.showCode(msg.text ?? "");
+        break;
+      case "original":
+        reals.onOriginal(msg, buffers ?? []).catch((err) => errors.show(`could not show the original: ${err}`));
         break;
       default:
         // Other events are for other front ends (or a newer kernel): ignore them.

@@ -41,6 +41,7 @@ export class MockModel {
     this.traits = { ...structuredClone(DEFAULT_TRAITS), ...traits };
     this.handlers = new Map();
     this.sent = [];
+    this.buffers = []; // per sent request, the binary buffers it carried (or undefined)
     this.rids = []; // the channel's request ids, kept apart so tests read the requests themselves
   }
   get(key) {
@@ -59,9 +60,10 @@ export class MockModel {
     if (fn) this.handlers.get(event)?.delete(fn);
     else this.handlers.delete(event);
   }
-  send(content) {
+  send(content, _callbacks, buffers) {
     const { rid, ...request } = content;
     this.sent.push(request);
+    this.buffers.push(buffers);
     this.rids.push(rid);
   }
   /** The kernel acknowledges every request so far (what its comm handler does first). */
@@ -159,8 +161,19 @@ export function key(el, name, opts = {}) {
 }
 
 /** A frame event as the kernel sends it. */
-export function frame(seq, { count = 6, columns = 3, cell = 32, mime = "image/png" } = {}) {
-  return [{ kind: "frame", seq, mime, width: columns * cell, height: Math.ceil(count / columns) * cell, cell, columns, count, checksum: 0 }, [new Uint8Array([1, 2, 3])]];
+export function frame(seq, { count = 6, columns = 3, cell = 32, mime = "image/png", reals = [] } = {}) {
+  return [{ kind: "frame", seq, mime, width: columns * cell, height: Math.ceil(count / columns) * cell, cell, columns, count, checksum: 0, reals }, [new Uint8Array([1, 2, 3])]];
 }
 
 export const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** Drop files on an element as a browser does (happy-dom has no DataTransfer), then let
+ * the page read them. */
+export async function dropFiles(el, files) {
+  for (const type of ["dragover", "drop"]) {
+    const event = new Event(type, { bubbles: true, cancelable: true });
+    Object.defineProperty(event, "dataTransfer", { value: { types: ["Files"], files } });
+    el.dispatchEvent(event);
+  }
+  for (let i = 0; i < 5; i++) await tick(); // File.arrayBuffer() resolves on later turns
+}

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { EVENTS, REQUESTS, SCHEMA, TRAITS } from "../messages.js";
 import { NUMBERED } from "../renderer.js";
-import { box, key, mount, pointer } from "./harness.js";
+import { box, dropFiles, frame, key, mount, pointer, tick } from "./harness.js";
 
 // Paths, not URLs: happy-dom replaces the global URL, which node:fs does not accept.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -21,6 +21,7 @@ const CHECKS = {
   str: (v) => typeof v === "string" && v.length <= SCHEMA.limits.text,
   enum: (v, s) => s.values.includes(v),
   ints: (v, s) => Array.isArray(v) && v.length <= s.max_items && v.every((x) => Number.isInteger(x) && inBounds(x, s)),
+  strs: (v, s) => Array.isArray(v) && v.length <= s.max_items && v.every((x) => typeof x === "string" && x.length <= SCHEMA.limits.text),
   floats: (v, s) => Array.isArray(v) && v.length <= s.max_items
     && v.every((x) => typeof x === "number" && Number.isFinite(x) && inBounds(x, s)),
 };
@@ -57,7 +58,7 @@ describe("protocol", () => {
     expect([...used].sort()).toEqual([...REQUESTS].sort());
   });
 
-  it("using every control sends every request kind, each with the protocol's fields", () => {
+  it("using every control sends every request kind, each with the protocol's fields", async () => {
     const { $, model, raf } = mount({
       active: [0, 1], can_undo: true, can_redo: true, attributes: ["smile"],
       attribute: "smile", label_counts: { smile: [4, 4] }, annotations_path: "annotations/faces",
@@ -87,7 +88,18 @@ describe("protocol", () => {
     $("notes-input-1").value = "also adds glasses";
     $("notes-input-1").dispatchEvent(new Event("input"));
     key($("notes-input-1"), "Enter", { ctrlKey: true });
+    await dropFiles($("grid"), [new File([new Uint8Array([137, 80, 78, 71])], "me.png", { type: "image/png" })]);
+    model.event(...frame(9, { count: 7, reals: [{ uid: 5, name: "me.png", psnr: 31.2, original: true }] }));
+    await tick();
+    $("real-original-6").click();
+    $("real-remove-6").click();
     for (const msg of model.sent) conforms(msg, spec[msg.kind]);
+    // Buffers go with the kinds that carry them, within the schema's bounds, and with no other.
+    model.sent.forEach((msg, i) => {
+      const bounds = onDisk.requests[msg.kind].buffers ?? { min: 0, max: 0 };
+      const buffers = model.buffers[i] ?? [];
+      expect(buffers.length >= bounds.min && buffers.length <= bounds.max, `${msg.kind} buffers`).toBe(true);
+    });
     expect([...new Set(model.sent.map((m) => m.kind))].sort()).toEqual([...REQUESTS].sort());
   });
 });
