@@ -7,6 +7,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
+import torch
+
+from semwidget import Latents
 from semwidget.widget import _frames
 from semwidget.widget._rendering import edited
 
@@ -32,7 +36,11 @@ def expected_frame(ex: Any, final: bool) -> bytes:
     """The frame of the current session, rendered from scratch (no cache, no widget)."""
     s = ex.state
     g = ex.generator
-    images = g.synthesize(edited(g.sample(s.n_samples, seed=s.seed), s))
+    base = g.sample(s.n_samples, seed=s.seed)
+    if s.reals:  # real images: their inverted codes, after the samples
+        ws = torch.from_numpy(np.stack([r.array(g.num_ws, g.w_dim) for r in s.reals]))
+        base = Latents.concat([base, Latents(ws=ws.to(g.device), model=g.fingerprint, space=g.latent_space)])
+    images = g.synthesize(edited(base, s))
     return _frames.sprite(images, ex.columns, ex.resolution, final).data
 
 

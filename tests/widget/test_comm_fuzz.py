@@ -4,10 +4,12 @@ escapes, nothing is allocated from an unchecked size, and the widget keeps worki
 
 from __future__ import annotations
 
+import io
 import json
 import math
 
 import numpy as np
+from PIL import Image
 
 from semwidget import Explorer
 from semwidget.widget._protocol import REQUESTS
@@ -43,6 +45,15 @@ _JUNK = [
 ]
 
 
+def _png_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(np.full((12, 12, 3), 200, np.uint8)).save(out, format="PNG")
+    return out.getvalue()
+
+
+_PNG = _png_bytes()
+
+
 def _junk(rng: np.random.Generator) -> object:
     return _JUNK[rng.integers(len(_JUNK))]
 
@@ -60,7 +71,14 @@ def _valid_field(spec: dict, rng: np.random.Generator) -> object:
         return "smile"
     if kind == "enum":
         return spec["values"][rng.integers(len(spec["values"]))]
+    if kind == "strs":
+        return ["photo.png"]
     return [int(lo)] if kind == "ints" else [float(lo)]
+
+
+def _buffers(rng: np.random.Generator) -> list[bytes]:
+    """Binary buffers beside a request: an image, junk, none, or too many."""
+    return [[], [_PNG], [b"\x00" * 100], [_PNG] * 9, [b"GIF89a" + b"\xff" * 20]][rng.integers(5)]
 
 
 def _malformed(rng: np.random.Generator) -> tuple[str, object]:
@@ -103,7 +121,9 @@ def _malformed(rng: np.random.Generator) -> tuple[str, object]:
 
 
 def test_ten_thousand_malformed_messages_and_trait_writes(tiny_dcgan, tmp_path):
-    ex = Explorer(tiny_dcgan, n_samples=4, seed=3, annotations_dir=tmp_path / "ann")
+    # Images dropped by the fuzz are inverted in two steps: what matters is the path.
+    invert_options = {"steps": 2, "init": "random"}
+    ex = Explorer(tiny_dcgan, n_samples=4, seed=3, annotations_dir=tmp_path / "ann", invert_options=invert_options)
     assert ex.wait_idle()
     ex.sent = []
     ex.send = lambda content, buffers=None: ex.sent.append((content, buffers or []))
@@ -114,7 +134,7 @@ def test_ten_thousand_malformed_messages_and_trait_writes(tiny_dcgan, tmp_path):
             where, payload = _malformed(rng)
             ex.error = ""
             if where == "custom":
-                request(ex, payload)
+                deliver(ex, {"method": "custom", "content": payload}, _buffers(rng) if rng.random() < 0.3 else [])
             elif where == "update":
                 write_traits(ex, payload)
             else:

@@ -25,7 +25,7 @@ def test_every_trait_is_synced_and_every_request_handled(tiny_dcgan):
         assert sorted(ex._handlers) == sorted(REQUESTS)  # one explicit table, one entry per kind
     finally:
         ex.close()
-    assert set(EVENTS) == {"ack", "frame", "error", "file", "code"}
+    assert set(EVENTS) == {"ack", "frame", "error", "file", "code", "original"}
 
 
 @pytest.mark.parametrize(
