@@ -149,3 +149,59 @@ def test_the_heatmap_legend_is_visible_at_1400_by_900(explorer_page, shots_dir):
     heat = page.locator(f'{W} [data-testid="heatmap"]').bounding_box()
     assert heat["x"] + heat["width"] <= 1400 + 1, f"the heatmap runs off the window: {heat}"
     page.screenshot(path=str(shots_dir / "state-heatmap-1400x900.png"))
+
+
+def test_an_image_dropped_on_the_grid_becomes_a_cell_the_handles_edit(explorer_page, shots_dir):
+    page, ex = explorer_page
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    n = kernel(page, ex, f"{ex}.state.n_cells")
+    # A "photo": an image of the model's own (seed 4242, not on the grid), as a PNG file.
+    harness.kernel_exec(
+        page,
+        "import base64 as _b64, semwidget as _sw\n"
+        f"_photo = _sw.to_uint8({ex}.generator.synthesize({ex}.generator.sample(1, seed=4242)))[0]",
+    )
+    png = kernel(page, ex, "_b64.b64encode(_sw.common.png_bytes(_photo)).decode()")
+    page.evaluate(
+        """([selector, b64]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const files = new DataTransfer();
+            files.items.add(new File([bytes], "face.png", { type: "image/png" }));
+            const grid = document.querySelector(selector);
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                grid.dispatchEvent(new DragEvent(type, { dataTransfer: files, bubbles: true, cancelable: true }));
+            }
+        }""",
+        [f'{W} [data-testid="grid"]', png],
+    )
+    reals = kernel(page, ex, f"[(r.name, r.psnr) for r in {ex}.state.reals]", timeout=300)
+    assert [name for name, _ in reals] == ["face.png"] and reals[0][1] > 15, reals
+    caption = page.locator(f'{W} [data-testid="cell-seed-{n}"]')
+    harness.wait_until(page, f"() => document.querySelector('{W} [data-testid=\"cell-{n}\"]') !== null", "the new cell")
+    assert caption.inner_text().startswith("face.png ·") and caption.inner_text().endswith("dB")
+    harness.wait_for_sent_seq(page, timeout=60)
+    harness.snapshot(page, "real-before")
+    drag_first_handle(page, 0.25)
+    harness.wait_for_sent_seq(page, timeout=60)
+    harness.snapshot(page, "real-after")
+    change = harness.pixel_change(page, "real-before", "real-after")
+    assert change[n] > 0.5, f"the drag did not move the real image's cell (mean |Δ| per cell {change})"
+    assert_screen_is_kernels_newest(page, ex)
+    harness.shot(page, shots_dir, "state-real-image-edited")
+    # The toggle shows the image it was fitted to; again, the edit.
+    click(page, f"real-original-{n}")
+    wrap = page.locator(f'{W} [data-testid="cell-wrap-{n}"]')
+    harness.wait_until(
+        page,
+        f"() => document.querySelector('{W} [data-testid=\"cell-wrap-{n}\"]').dataset.showing === 'original'",
+        "the original",
+    )
+    harness.shot(page, shots_dir, "state-real-image-original")
+    click(page, f"real-original-{n}")
+    assert wrap.get_attribute("data-showing") == "reconstruction"
+    # Taken off again; the grid is as before.
+    click(page, f"real-remove-{n}")
+    assert kernel(page, ex, f"len({ex}.state.reals)") == 0
+    harness.wait_until(
+        page, f"() => document.querySelector('{W} [data-testid=\"cell-{n}\"]') === null", "the cell gone"
+    )
