@@ -9,7 +9,7 @@ import torch
 import semwidget
 from semwidget.generators import RosinalityStyleGAN
 from semwidget.world import SHAPES, FactorScorer
-from semwidget.zoo import CATALOG, ZooFetchError
+from semwidget.zoo import CATALOG, ZooFetchError, describe
 from semwidget.zoo._catalog import SHAPES_STYLEGAN2_SHA256
 
 
@@ -28,7 +28,7 @@ def test_the_bundled_file_matches_its_sha256():
 
 def test_it_is_a_layer_wise_stylegan2_of_64_px_scenes(shapes):
     assert isinstance(shapes, RosinalityStyleGAN) and shapes.name == "shapes-stylegan2"
-    assert (shapes.img_resolution, shapes.num_ws) == (64, 10)
+    assert describe("shapes-stylegan2").differences(shapes) == []  # 64×64, 10 layer-wise latents in w
     images = shapes.synthesize(shapes.sample(8, seed=0))
     assert images.shape == (8, 3, 64, 64) and torch.isfinite(images).all()
     assert images.std() > 0.1  # scenes, not a flat colour
