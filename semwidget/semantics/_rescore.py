@@ -28,6 +28,7 @@ from ..directions import Directions
 from ..generators import Generator, as_generator
 from ..generators._latents import Latents
 from ..scorers import as_scorer
+from ._columns import heatmap_columns, layer_columns
 from ._plots import plot_matrices
 from ._score_edits import Job, Target, check_counts, check_fits, score_changes, split_rows
 
@@ -35,24 +36,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
-
-
-def heatmap_columns(generator: Generator, rows: Sequence[Directions]) -> list[tuple[str, Target]]:
-    """The heatmap's columns: each layer-wise latent (for a single-input generator, its
-    one input), then the feature layers where channel-space directions act (for a
-    single-input generator, all of them: they are its layers)."""
-    if generator.num_ws == 1:
-        columns = [(generator.latent_space, ("ws", (0,)))]
-        features = list(generator.feature_layers)
-    else:
-        columns = [(name, ("ws", (i,))) for i, name in enumerate(generator.layer_names)]
-        features = list(dict.fromkeys(r.space for r in rows if not r.is_latent))
-    return columns + [(name, ("feature", name)) for name in features]
-
-
-def applies(row: Directions, target: Target) -> bool:
-    """A latent direction acts on layer-wise latents, a channel direction at its own layer only."""
-    return target[0] == "ws" if row.is_latent else target == ("feature", row.space)
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,7 +187,7 @@ def rescore(
         raise ValueError(f"step must be a finite number; got {step!r}")
     if latents is None:
         latents = generator.sample(int(n_samples), seed=int(seed))
-    columns = heatmap_columns(generator, rows)
+    columns = heatmap_columns(layer_columns(generator), rows)
     all_ws: Target = ("ws", tuple(range(generator.num_ws)))
 
     # One job per distinct edit: "all" and a single column coincide when the
@@ -213,8 +196,8 @@ def rescore(
     index: dict[tuple[int, Target], int] = {}
     cells: list[list[int | None]] = []
     for i, row in enumerate(rows):
-        targets = [all_ws if row.is_latent else ("feature", row.space)]
-        targets += [t if applies(row, t) else None for _, t in columns]  # type: ignore[misc]
+        targets: list[Target | None] = [all_ws if row.is_latent else ("feature", row.space)]
+        targets += [c.target if c.applies(row) else None for c in columns]
         cells.append([])
         for t in targets:
             if t is not None and (i, t) not in index:
@@ -243,7 +226,7 @@ def rescore(
     return Rescoring(
         delta_all=table[:, 0],
         delta_layers=table[:, 1:],
-        columns=tuple(name for name, _ in columns),
+        columns=tuple(c.name for c in columns),
         attributes=tuple(scorer.names),
         labels=tuple(r.labels[0] for r in rows),
         step=float(step),

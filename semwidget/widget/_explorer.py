@@ -31,6 +31,7 @@ import traitlets as t
 from ..directions import Directions
 from ..generators import Generator, as_generator
 from ..scorers import Scorer, as_scorer
+from ..semantics._columns import layer_columns
 from . import _frames, _jobs, _reals
 from . import _state as st
 from ._annotating import cell_label, cell_labels, from_annotations, to_annotations
@@ -148,7 +149,7 @@ class Explorer(anywidget.AnyWidget):
         reals = [] if images is None else _initial_reals(g, images, **self._invert_options)
         self._generator = g
         self._renderer = Renderer(g)
-        first = st.initial(int(seed), n_samples, st.base_columns(g), blocks, g.num_ws)
+        first = st.initial(int(seed), n_samples, layer_columns(g), blocks, g.num_ws)
         self._history = st.History(st.with_reals(first, reals))
         # Changes, the traits they publish and the frame numbers they take happen in one order.
         self._lock = threading.RLock()

@@ -23,6 +23,7 @@ import torch
 
 from ..directions import Directions
 from ..generators import Generator
+from ..semantics._columns import Column, heatmap_columns
 
 MAX_DIRECTIONS = 256  # directions in one session (the schema's index bounds)
 MAX_EXTENTS = 100.0  # α beyond this many handle extents is refused: far outside any sensible edit
@@ -34,15 +35,6 @@ _PROBE_SEED = 10_000_019  # samples that measure a handle's reach, apart from th
 # Block uids are never reused in a process, so caches keyed by them cannot mistake one
 # block for another (unlike id(), which CPython hands out again once an object is freed).
 _uids = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class Column:
-    """A heatmap column: a layer-wise latent (``ws`` index) or a feature layer."""
-
-    name: str
-    ws: int | None = None
-    feature: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,13 +166,8 @@ class Session:
 
     @property
     def columns(self) -> tuple[Column, ...]:
-        """The base columns, then one per feature layer a channel direction lives at."""
-        columns = list(self.base_columns)
-        for b in self.blocks:
-            d = b.directions
-            if not d.is_latent and all(c.feature != d.space for c in columns):
-                columns.append(Column(d.space, feature=d.space))
-        return tuple(columns)
+        """The heatmap's columns: the model's, then one per feature layer a channel direction lives at."""
+        return heatmap_columns(self.base_columns, [b.directions for b in self.blocks])
 
     def render_key(self) -> tuple[object, ...]:
         """What the images depend on: seeds, real images, the directions' vectors, α and layers."""
@@ -194,9 +181,7 @@ class Session:
         return (self.seed, self.n_samples, tuple(b.uid for b in self.blocks), attribute)
 
     def applicable(self, index: int, column: int) -> bool:
-        block, _ = self.directions[index]
-        c = self.columns[column]
-        return c.ws is not None if block.directions.is_latent else c.feature == block.directions.space
+        return self.columns[column].applies(self.directions[index][0].directions)
 
     def default_layers(self, index: int, num_ws: int) -> tuple[int, ...]:
         """Columns a direction starts at: its own layers, or its feature layer."""
@@ -302,12 +287,6 @@ def _extent(g: Generator, d: Directions) -> float:
         act = g.activations(g.sample(32, seed=_PROBE_SEED), d.space)
         spread = torch.einsum("nc...,c->n...", act.cpu(), v).std().item()
     return float(np.round(3.0 * max(spread, 1e-6), 3))
-
-
-def base_columns(g: Generator) -> tuple[Column, ...]:
-    if g.num_ws == 1:  # single-input generators: their feature maps are the layers
-        return (Column(g.latent_space, ws=0),) + tuple(Column(name, feature=name) for name in g.feature_layers)
-    return tuple(Column(name, ws=i) for i, name in enumerate(g.layer_names))
 
 
 # ---- changes (each Session → Session, validated) ------------------------------------
