@@ -259,6 +259,35 @@ class Generator(ABC):
             return torch.empty(0, 3, r, r)
         return torch.cat(out)
 
+    def render(self, ws: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """Differentiable synthesis, for inversion and other optimisation.
+
+        Unlike :meth:`synthesize` this runs with autograd, does not clamp, takes the
+        raw ``ws`` (no feature-layer offsets) and keeps the result on the device.
+        Noise inputs stay as :meth:`synthesize` uses them (the stored, fixed maps), so
+        the same ``ws`` gives the same image here and there, up to the clamp.
+
+        Parameters
+        ----------
+        ws : Tensor of shape (n, num_ws, w_dim)
+            Layer-wise latents; gradients flow back to them.
+        c : Tensor of shape (n, c_dim), optional
+            Conditioning of a conditional generator.
+
+        Returns
+        -------
+        Tensor of shape (n, 3, img_resolution, img_resolution)
+            float32 images, about [-1, 1], on the generator's device.
+        """
+        if ws.ndim != 3 or tuple(ws.shape[1:]) != (self.num_ws, self.w_dim):
+            raise ValueError(f"render expects ws of shape (n, {self.num_ws}, {self.w_dim}); got {tuple(ws.shape)}")
+        if (c is None) != (self.c_dim == 0):
+            wanted = "no conditioning c" if self.c_dim == 0 else f"a conditioning c of shape (n, {self.c_dim})"
+            raise ValueError(f"{self.name} expects {wanted}")
+        c = None if c is None else c.to(self.device, self.dtype)
+        with self._forward_lock:
+            return self._forward(ws.to(self.device, self.dtype), c).float()
+
     @contextmanager
     def _injected(self, offsets: dict[str, torch.Tensor] | object) -> Iterator[None]:
         """Add channel offsets to feature maps for the duration of one forward pass."""
