@@ -115,10 +115,12 @@ class ArraySpec:
 
 
 def read_npz(
-    path: str | os.PathLike[str], expected: Mapping[str, ArraySpec], what: str = "an arrays file"
+    path: str | os.PathLike[str], expected: Mapping[str, ArraySpec | None], what: str = "an arrays file"
 ) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` written by ``np.savez``, each checked against ``expected``
-    before it is allocated; members not in ``expected`` are refused."""
+    before it is allocated; members not in ``expected`` are refused. A member whose spec
+    is None may be there but is not read (a first pass that reads only a header array,
+    whose content says what the others must be)."""
     path = Path(path)
     with open_regular(path, what) as f:
         size = os.fstat(f.fileno()).st_size
@@ -140,8 +142,10 @@ def read_npz(
             arrays = {}
             for info in infos:
                 key = info.filename.removesuffix(".npy")
-                arrays[key] = _read_member(path, archive, info, expected[key], size)
-    missing = [k for k, spec in expected.items() if spec.required and k not in arrays]
+                spec = expected[key]
+                if spec is not None:
+                    arrays[key] = _read_member(path, archive, info, spec, size)
+    missing = [k for k, spec in expected.items() if spec is not None and spec.required and k not in arrays]
     if missing:
         raise FileFormatError(f"{path} lacks the arrays {missing}; {what} holds {sorted(expected)}")
     return arrays

@@ -8,6 +8,8 @@ The result pairs latents with scores, ready for a boundary::
 The cache is an ``.npz`` (no pickle) holding the seeds done so far, their codes
 ``ws[:, 0]`` and their scores, plus JSON metadata that says what made them; it is
 rewritten atomically after each batch, so an interrupted probe resumes where it stopped.
+It is read back through the bounded readers (:func:`semwidget.files.read_npz`): a
+damaged or foreign file is refused, never overwritten.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import torch
 
 from ..common._progress import progress as progress_bar
 from ..files._atomic import atomic_write
+from ..files._errors import FileFormatError, ModelMismatchError
+from ..files._safe import ArraySpec, parse_json, read_npz
 from ..generators import Generator, as_generator
 from ..generators._latents import Latents
 from ..scorers import Scorer, as_scorer
@@ -141,9 +145,9 @@ def probe(
         stored_scores, stored_codes = _read_cache(path, meta, codes.shape[1])
         done = min(len(stored_scores), n)
         if not np.allclose(stored_codes[:done], codes[:done], rtol=1e-3, atol=1e-3):
-            raise ValueError(
+            raise ModelMismatchError(
                 f"the probe cache {path} holds latent codes that differ from what {generator.name} samples "
-                f"for the same seeds; use another cache path or delete the file (it is left untouched)"
+                f"for the same seeds; {_FIX}"
             )
         scores[:done] = stored_scores[:done]
         log.info("probe: %d of %d samples read from the cache %s", done, n, path)
@@ -193,43 +197,71 @@ def _write_cache(path: Path, meta: dict[str, Any], codes: np.ndarray, scores: np
     )
 
 
+_WHAT = "a semwidget probe cache"
+_FIX = "use another cache path or delete the file (it is left untouched)"
+
+
 def _read_cache(path: Path, meta: dict[str, Any], w_dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """The stored scores (k, m) and codes (k, w_dim), after checking they fit ``meta``."""
+    """The stored scores (k, m) and codes (k, w_dim), after checking they fit ``meta``.
+
+    Read through the bounded readers in two passes: first the metadata alone (a string
+    array, its JSON parsed strictly), compared with this call's; then the arrays, whose
+    dtypes and widths are then known, each checked before it is allocated. A file that
+    is not a sound cache raises :class:`~semwidget.FileFormatError`, a cache of another
+    probe :class:`~semwidget.ModelMismatchError`; either way the file is left as it is
+    (it may be someone's data at a mistyped path), and nothing is recomputed over it.
+    """
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            stored = json.loads(str(npz["meta"]))
-            seeds, codes, scores = npz["seeds"], npz["w"], npz["scores"]
-    except Exception as e:  # not a zip, no such member, not JSON: not our file
-        raise ValueError(
-            f"{path} is not a semwidget probe cache ({type(e).__name__}: {e}); use another cache path or delete it"
-        ) from e
-    if not isinstance(stored, dict) or stored.get("format") != _FORMAT:
-        raise ValueError(f"{path} is not a semwidget probe cache; use another cache path or delete it")
+        head = read_npz(path, {"meta": ArraySpec("<U", ()), "seeds": None, "w": None, "scores": None}, _WHAT)
+        try:
+            text = str(head["meta"][()])
+        except (UnicodeError, ValueError) as exc:
+            raise FileFormatError(f"{path}: its metadata is not text ({exc})") from None
+        stored = parse_json(text, f"{path}: its metadata", f"the JSON of {_WHAT}")
+    except FileFormatError as exc:
+        raise FileFormatError(f"{exc}; {_FIX}") from None
+    if stored.get("format") != _FORMAT:
+        raise FileFormatError(f"{path} is not {_WHAT} (its format is {stored.get('format')!r:.60}); {_FIX}")
+    if stored.get("version") != _VERSION:
+        raise FileFormatError(f"{path} is version {stored.get('version')!r:.20} of {_WHAT}; expected {_VERSION}")
     differences = []
-    old, new = stored.get("generator", {}), meta["generator"]
+    old, new = _dict(stored.get("generator")), meta["generator"]
     if old.get("fingerprint") != new["fingerprint"]:
         differences.append(
-            f"another generator ({old.get('name')!r}, fingerprint {old.get('fingerprint')}; "
+            f"another generator ({old.get('name')!r:.80}, fingerprint {old.get('fingerprint')!r:.80}; "
             f"this one is {new['name']!r}, fingerprint {new['fingerprint']})"
         )
-    old, new = stored.get("scorers", {}), meta["scorers"]
+    old, new = _dict(stored.get("scorers")), meta["scorers"]
     if old.get("identity") != new["identity"] or old.get("names") != new["names"]:
-        differences.append(f"another scorer set (scores {old.get('names')}; this one gives {new['names']})")
+        differences.append(f"another scorer set (scores {old.get('names')!r:.200}; this one gives {new['names']})")
     for key in ("seed", "truncation"):
         if stored.get(key) != meta[key]:
-            differences.append(f"{key}={stored.get(key)!r} (this call has {key}={meta[key]!r})")
+            differences.append(f"{key}={stored.get(key)!r:.40} (this call has {key}={meta[key]!r})")
     if differences:
-        raise ValueError(
-            f"the probe cache {path} was made with {'; '.join(differences)}. "
-            f"Use another cache path or delete the file (it is left untouched)."
+        raise ModelMismatchError(
+            f"the probe cache {path} was made with {'; '.join(differences)}. {_FIX[0].upper()}{_FIX[1:]}."
         )
+    m = len(meta["scorers"]["names"])
+    expected = {
+        "meta": ArraySpec("<U", ()),
+        "seeds": ArraySpec("<i8", (None,)),
+        "w": ArraySpec("<f4", (None, w_dim)),
+        "scores": ArraySpec("<f8", (None, m)),
+    }
+    try:
+        arrays = read_npz(path, expected, _WHAT)
+    except FileFormatError as exc:
+        raise FileFormatError(f"{exc}; {_FIX}") from None
+    seeds, codes, scores = arrays["seeds"], arrays["w"], arrays["scores"]
     k = len(seeds)
     first = int(meta["seed"])
-    if (
-        not np.array_equal(seeds, np.arange(first, first + k))
-        or scores.shape != (k, len(meta["scorers"]["names"]))
-        or codes.shape != (k, w_dim)
-        or not np.isfinite(scores).all()
-    ):
-        raise ValueError(f"the probe cache {path} is damaged (its arrays do not match); delete it and probe again")
+    if not np.array_equal(seeds, np.arange(first, first + k)) or len(scores) != k or len(codes) != k:
+        raise FileFormatError(
+            f"the probe cache {path} is damaged: {k} seeds that should run from {first}, {len(codes)} codes and "
+            f"{len(scores)} rows of scores; {_FIX}"
+        )
     return scores, codes
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
