@@ -3,7 +3,8 @@
 It regresses :func:`~semwidget.world.factor_targets` (continuous factors in [-1, 1],
 hues as (cos, sin), ``shape`` as logits) from 64×64 renders, trained on images made
 on the fly. The trained weights ship with the package (float16, about 0.4 MB) and are
-checked against :data:`PREDICTOR_SHA256` on load; ``weights/README.md`` is their card.
+checked against :data:`PREDICTOR_SHA256` on load, then read through the bounded
+checkpoint readers; ``weights/README.md`` is their card.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..files._atomic import sha256_file
+from ..files._errors import FileFormatError
+from ..files._safe import open_regular
+from ..files._torchfile import read_state
 from ..scorers._base import Scorer
 from ._scene import FACTORS, HUES, RESOLUTION, TARGET_NAMES, factor_targets, render, sample_factors, to_tensor
 
@@ -170,24 +175,56 @@ def save_predictor(model: nn.Module, path: str | os.PathLike[str] = WEIGHTS) -> 
     state = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, path)
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return sha256_file(path)
+
+
+_LAYOUT = "a FactorNet state dict (semwidget.world's factor predictor, as save_predictor writes it)"
 
 
 def load_predictor(path: str | os.PathLike[str] | None = None, sha256: str | None = PREDICTOR_SHA256) -> FactorNet:
     """The predictor from ``path`` (the shipped weights by default), checked against ``sha256``.
 
-    Pass ``sha256=None`` to skip the check for weights you trained yourself.
+    Pass ``sha256=None`` to skip the check for weights you trained yourself. The file is
+    read through the bounded checkpoint readers: at most :func:`max_predictor_bytes`
+    long, its keys, shapes and dtypes those of :class:`FactorNet` before anything is
+    loaded, its weights finite; :class:`~semwidget.FileFormatError` naming the file otherwise.
     """
-    path = Path(WEIGHTS if path is None else path)
-    data = path.read_bytes()
-    if sha256 is not None:
-        got = hashlib.sha256(data).hexdigest()
-        if got != sha256:
-            raise ValueError(f"predictor weights {path} have sha256 {got}; expected {sha256}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    return _read_predictor(Path(WEIGHTS if path is None else path), sha256)[0]
+
+
+def max_predictor_bytes() -> int:
+    """The largest predictor file read: FactorNet's weights in float32 and 1 MB for the
+    archive around them (the shipped float16 file is about 0.4 MB)."""
+    return _bytes_limit(_architecture())
+
+
+def _architecture() -> dict[str, torch.Tensor]:
+    with torch.device("meta"):  # shapes and dtypes only, nothing allocated
+        return FactorNet().state_dict()
+
+
+def _bytes_limit(expected: dict[str, torch.Tensor]) -> int:
+    return 4 * sum(t.numel() for t in expected.values()) + (1 << 20)
+
+
+def _read_predictor(path: Path, sha256: str | None) -> tuple[FactorNet, str]:
+    """The predictor in ``path`` and the file's sha256."""
+    expected = _architecture()
+    limit = _bytes_limit(expected)
+    hasher = hashlib.sha256()
+    with open_regular(path, "the factor predictor's weights", limit) as f:
+        for block in iter(lambda: f.read(1 << 16), b""):  # read(n) allocates n: small blocks for small files
+            hasher.update(block)
+    digest = hasher.hexdigest()
+    if sha256 is not None and digest != sha256:
+        raise FileFormatError(
+            f"predictor weights {path} have sha256 {digest}; expected {sha256} "
+            f"(pass sha256=None for weights you trained yourself)"
+        )
+    state = read_state(path, expected, _LAYOUT, max_bytes=limit)
     model = FactorNet()
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return model.eval()
+    return model.eval(), digest
 
 
 class FactorScorer(Scorer):
@@ -208,8 +245,7 @@ class FactorScorer(Scorer):
     def __init__(self, weights: str | os.PathLike[str] | None = None, sha256: str | None = None) -> None:
         if weights is None:
             sha256 = PREDICTOR_SHA256
-        self.model = load_predictor(weights, sha256)
-        self.sha256 = hashlib.sha256(Path(WEIGHTS if weights is None else weights).read_bytes()).hexdigest()
+        self.model, self.sha256 = _read_predictor(Path(WEIGHTS if weights is None else weights), sha256)
 
     @property
     def identity(self) -> str:

@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 import torch
 
+from semwidget import FileFormatError
 from semwidget.world import FACTOR_NAMES, SHAPES, FactorScorer, load_predictor, render, sample_factors, to_tensor
-from semwidget.world._predictor import PREDICTOR_SHA256, SCORE_NAMES, WEIGHTS, FactorNet, decode, save_predictor
+from semwidget.world._predictor import (
+    PREDICTOR_SHA256,
+    SCORE_NAMES,
+    WEIGHTS,
+    FactorNet,
+    decode,
+    max_predictor_bytes,
+    save_predictor,
+)
 
 # Held-out MAE measured on 2000 renders (weights/README.md), with a margin for 256 samples.
 MAE_BOUNDS = {
@@ -83,3 +92,56 @@ def test_decode_inverts_targets():
 
     f = sample_factors(50, np.random.default_rng(0))
     np.testing.assert_allclose(decode(factor_targets(f)), f, atol=1e-5)
+
+
+# ---- the weights file through the bounded readers ----------------------------------------
+
+
+def _copy(tmp_path, data: bytes):
+    path = tmp_path / "predictor.pt"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: d[: len(d) // 2], "could not read checkpoint"),
+        (lambda d: d[:2000] + bytes(100) + d[2100:], "CRC|could not read checkpoint"),
+        (lambda d: b"", "could not read checkpoint"),
+    ],
+)
+def test_a_damaged_predictor_file_is_refused_naming_it(tmp_path, damage, message):
+    path = _copy(tmp_path, damage(WEIGHTS.read_bytes()))
+    with pytest.raises(FileFormatError, match=message) as info:
+        load_predictor(path, sha256=None)
+    assert str(path) in str(info.value)
+    with pytest.raises(FileFormatError, match="sha256"):  # and the shipped hash catches it first
+        load_predictor(path)
+
+
+def test_an_oversized_predictor_file_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "predictor.pt"
+    with open(path, "wb") as f:
+        f.truncate(4 << 30)  # 4 GB, sparse: nothing is written, and nothing may be read
+    with pytest.raises(FileFormatError, match=rf"{path} is 4294967296 bytes; .* at most {max_predictor_bytes()}"):
+        load_predictor(path, sha256=None)
+
+
+def test_weights_of_another_architecture_are_refused_before_loading(tmp_path):
+    path = tmp_path / "narrow.pt"
+    save_predictor(FactorNet(width=16), path)
+    with pytest.raises(FileFormatError, match=rf"{path} does not match a FactorNet state dict.*features.0.weight"):
+        load_predictor(path, sha256=None)
+
+
+def test_non_finite_weights_are_refused_and_legacy_files_load(tmp_path):
+    state = FactorNet().state_dict()
+    state["head.bias"][0] = float("inf")
+    torch.save(state, tmp_path / "inf.pt")
+    with pytest.raises(FileFormatError, match="NaN or infinite"):
+        load_predictor(tmp_path / "inf.pt", sha256=None)
+    shipped = load_predictor()
+    torch.save(shipped.state_dict(), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    again = load_predictor(tmp_path / "legacy.pt", sha256=None)
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), shipped.state_dict().values()))
