@@ -2,7 +2,9 @@
 files; each loads or raises our own error, and memory stays within a few file sizes.
 
 Checkpoints come in both of torch's formats: the zip archive (CRC-protected) and the
-legacy one (torch < 1.6, no checksums: a flipped weight byte loads as another weight)."""
+legacy one (torch < 1.6, no checksums: a flipped weight byte loads as another weight).
+The world's factor predictor (its shipped weights, hash check off) and a probe cache
+(resumed by ``probe``) are damaged the same ways."""
 
 import io
 import json
@@ -21,10 +23,12 @@ import torch
 import semwidget
 from semwidget import Directions, FileFormatError, ModelMismatchError
 from semwidget.nets import DCGAN
+from semwidget.scorers import FunctionScorer
 from semwidget.widget._annotations import Annotations
+from semwidget.world._predictor import WEIGHTS, load_predictor
 
 ALLOWANCE = 1 << 20  # a tiny model's objects, JSON parsing, error messages
-N_CASES = {"directions": 900, "annotations": 900, "checkpoint": 600, "legacy": 300}
+N_CASES = {"directions": 900, "annotations": 900, "checkpoint": 600, "legacy": 300, "predictor": 150, "probe": 300}
 
 
 def _flip_bits(data, rng):
@@ -141,7 +145,28 @@ def originals(tmp_path_factory, request):
     buffer = io.BytesIO()
     torch.save({"netG_state_dict": net.state_dict()}, buffer, _use_new_zipfile_serialization=False)
     files["legacy"] = buffer.getvalue()
+    files["predictor"] = WEIGHTS.read_bytes()
+    semwidget.probe(g, _probe_scorer(), n_samples=6, batch_size=6, cache=folder / "probe.npz", progress=False)
+    files["probe"] = (folder / "probe.npz").read_bytes()
     return g, files
+
+
+def _mean(images):
+    return images.mean(dim=(1, 2, 3))[:, None].numpy()
+
+
+def _probe_scorer():
+    return FunctionScorer(_mean, names=("mean",))
+
+
+def _mutate_probe_meta(data, rng):
+    """The cache with its JSON metadata mutated (arrays rewritten by np.savez, so sound)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["meta"] = np.array(_mutate_json(str(arrays["meta"]).encode(), rng).decode())
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
 
 
 def _legacy_pickle_edit(data, rng):
@@ -168,6 +193,32 @@ def _case(kind, files, rng):
         how = rng.choice([*edits, "flip-raw", "pickle-raw", "zip-as-legacy"])
         data = files["checkpoint"] if how == "zip-as-legacy" else edits[how](data, rng)
         return how, {"g.pt": data}
+    if kind == "predictor":
+        data = files["predictor"]
+        how = rng.choice(["flip", "flip", "truncate", "splice", "pickle", "pickle", "npz-as-pt"])
+        if how == "pickle":
+            data = _rezip(data, rng, _pickle_edit)
+        elif how == "npz-as-pt":
+            data = files["probe"]
+        else:
+            data = {"flip": _flip_bits, "truncate": _truncate, "splice": _splice}[how](data, rng)
+        return how, {"predictor.pt": data}
+    if kind == "probe":
+        data = files["probe"]
+        how = rng.choice(["flip-npz", "truncate", "splice", "huge-header", "json-field", "json-field", "swap"])
+        if how == "flip-npz":
+            data = _flip_bits(data, rng)
+        elif how == "truncate":
+            data = _truncate(data, rng)
+        elif how == "splice":
+            data = _splice(data, rng)
+        elif how == "huge-header":
+            data = _rezip(data, rng, _huge_header)
+        elif how == "json-field":
+            data = _mutate_probe_meta(data, rng)
+        else:
+            data = rng.choice([files["directions"][2], files["checkpoint"]])
+        return how, {"probe.npz": data}
     meta, npz_name, npz = files[kind]
     how = rng.choice(["flip-npz", "flip-json", "truncate", "splice", "huge-header", "json-field", "json-field", "swap"])
     if how == "flip-npz":
@@ -202,6 +253,10 @@ def _load(kind, folder, g):
         return Directions.load(folder / "directions", g)
     if kind == "annotations":
         return Annotations.load(folder / "annotations", g)
+    if kind == "predictor":
+        return load_predictor(folder / "predictor.pt", sha256=None)
+    if kind == "probe":
+        return semwidget.probe(g, _probe_scorer(), n_samples=6, cache=folder / "probe.npz", progress=False)
     return semwidget.load(folder / "g.pt", device="cpu")
 
 
@@ -210,6 +265,10 @@ def _originals_folder(tmp_path, kind, files):
     folder.mkdir()
     if kind in ("checkpoint", "legacy"):
         (folder / "g.pt").write_bytes(files[kind])
+    elif kind == "predictor":
+        (folder / "predictor.pt").write_bytes(files[kind])
+    elif kind == "probe":
+        (folder / "probe.npz").write_bytes(files[kind])
     else:
         meta, npz_name, npz = files[kind]
         (folder / f"{kind}.json").write_bytes(meta)
@@ -220,6 +279,10 @@ def _originals_folder(tmp_path, kind, files):
 def _same(kind, a, b):
     if kind in ("checkpoint", "legacy"):
         return a.fingerprint == b.fingerprint
+    if kind == "predictor":
+        return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    if kind == "probe":
+        return np.array_equal(a.scores, b.scores) and a.seeds == b.seeds
     if kind == "directions":
         return np.array_equal(a.vectors, b.vectors) and np.array_equal(a.sigmas, b.sigmas)
     return np.array_equal(a.codes, b.codes) and a.labels == b.labels
