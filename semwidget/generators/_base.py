@@ -14,7 +14,7 @@ import hashlib
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -289,10 +289,10 @@ class Generator(ABC):
             return self._forward(ws.to(self.device, self.dtype), c).float()
 
     @contextmanager
-    def _injected(self, offsets: dict[str, torch.Tensor] | object) -> Iterator[None]:
+    def _injected(self, offsets: Mapping[str, torch.Tensor]) -> Iterator[None]:
         """Add channel offsets to feature maps for the duration of one forward pass."""
         handles = []
-        for name, offset in dict(offsets).items():  # type: ignore[call-overload]
+        for name, offset in offsets.items():
             layer = self._feature_layers[name]
 
             def hook(_m: nn.Module, _i: object, out: torch.Tensor, off: torch.Tensor = offset) -> torch.Tensor:
