@@ -14,6 +14,7 @@ from .common import image_grid, to_pil, to_uint8
 from .directions import Directions, GANSpace, InterFaceGAN, SeFa, edit, jitter, project_out
 from .files import FileFormatError, ModelMismatchError
 from .generators import Generator, Latents, as_generator, supported_layouts
+from .inversion import Inversion, invert
 from .semantics import (
     AttributeChange,
     ProbeResult,
@@ -48,6 +49,7 @@ __all__ = [
     "GANSpace",
     "Generator",
     "InterFaceGAN",
+    "Inversion",
     "Latents",
     "ModelMismatchError",
     "ProbeResult",
@@ -61,6 +63,7 @@ __all__ = [
     "direction_similarity",
     "edit",
     "image_grid",
+    "invert",
     "jitter",
     "load",
     "plot_matrix",
