@@ -12,6 +12,7 @@ from typing import Any
 
 from .common import image_grid, to_pil, to_uint8
 from .directions import Directions, GANSpace, InterFaceGAN, SeFa, edit, jitter, project_out
+from .distributed import distributed
 from .files import FileFormatError, ModelMismatchError
 from .generators import Generator, Latents, as_generator, supported_layouts
 from .inversion import Inversion, invert
@@ -61,6 +62,7 @@ __all__ = [
     "attribute_change",
     "available",
     "direction_similarity",
+    "distributed",
     "edit",
     "image_grid",
     "invert",

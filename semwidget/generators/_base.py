@@ -108,6 +108,10 @@ class Generator(ABC):
     class_names: tuple[str, ...] = ()
     latent_space: str = "z"
     default_truncation: float | None = None
+    #: Where the weights came from, set by :func:`semwidget.load`: ``{"zoo": name, "weights":
+    #: path or None}`` or ``{"path": checkpoint, "trust_pickle": bool}``; another process
+    #: (a Dask worker) rebuilds the generator from it. None for a module wrapped by hand.
+    source: Mapping[str, object] | None = None
 
     def __init__(
         self,

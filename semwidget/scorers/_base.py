@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,6 +44,13 @@ class Scorer:
 
     def score(self, images: torch.Tensor) -> np.ndarray:
         raise NotImplementedError
+
+    def recipe(self) -> tuple[str, dict[str, Any]] | None:
+        """How another process (a Dask worker) rebuilds this scorer without pickling its
+        model: an importable factory ``"package.module:Class"`` and keyword arguments of
+        plain values (a weight file and its sha256, say). ``None``, the default, sends the
+        scorer itself as a pickle, which suits scorers holding no model."""
+        return None
 
     def __call__(self, images: torch.Tensor) -> np.ndarray:
         if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:

@@ -245,11 +245,17 @@ class FactorScorer(Scorer):
     def __init__(self, weights: str | os.PathLike[str] | None = None, sha256: str | None = None) -> None:
         if weights is None:
             sha256 = PREDICTOR_SHA256
+        self.weights = None if weights is None else str(Path(weights).resolve())
         self.model, self.sha256 = _read_predictor(Path(WEIGHTS if weights is None else weights), sha256)
 
     @property
     def identity(self) -> str:
         return f"{super().identity}:{self.sha256}"
+
+    def recipe(self) -> tuple[str, dict[str, Any]]:
+        """Rebuilt elsewhere from the shipped weights, or from the same file checked by its sha256."""
+        kwargs = {} if self.weights is None else {"weights": self.weights, "sha256": self.sha256}
+        return "semwidget.world:FactorScorer", kwargs
 
     def score(self, images: torch.Tensor) -> np.ndarray:
         pred = predict(self.model, images)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 
@@ -62,6 +63,7 @@ def load_zoo(
         raise ModelMismatchError(
             f"the {name} generator does not match its card in semwidget/zoo/_catalog.py: {'; '.join(differences)}"
         )
+    generator.source = {"zoo": name, "weights": None if weights is None else str(Path(weights).resolve())}
     return generator
 
 

@@ -56,8 +56,11 @@ def load(
         expected = "\n".join(f"  - {x}" for x in _LAYOUTS)
         raise ValueError(f"{str(name_or_path)!r} is neither a zoo model nor an existing file; expected:\n{expected}")
     if path.suffix == ".pkl":
-        return _load_pickle(path, device, dtype, trust_pickle)
-    return _load_torch_file(path, device, dtype)
+        generator = _load_pickle(path, device, dtype, trust_pickle)
+    else:
+        generator = _load_torch_file(path, device, dtype)
+    generator.source = {"path": str(path.resolve()), "trust_pickle": bool(trust_pickle)}
+    return generator
 
 
 def _load_pickle(path: Path, device: Any, dtype: Any, trust: bool) -> Generator:
