@@ -11,6 +11,7 @@ others is a candidate for conditional editing (:func:`semwidget.project_out`)::
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -116,6 +117,9 @@ def attribute_change(
     batch_size: int = 50,
     latents: Latents | None = None,
     progress: bool = True,
+    client: Any = None,
+    cache: str | os.PathLike[str] | None = None,
+    shard_size: int | None = None,
 ) -> AttributeChange:
     """The mean change of every attribute when each direction moves the samples by ``alpha``.
 
@@ -136,6 +140,14 @@ def attribute_change(
     batch_size : int
     latents : Latents, optional
     progress : bool
+    client : dask.distributed.Client, optional
+        Run the seed shards on this Dask cluster (default: the enclosing
+        :func:`semwidget.distributed` block's, else this process); the result is
+        bit-identical either way (see :func:`semwidget.probe`).
+    cache : path of a folder, optional
+        Keep each finished shard there, so a stopped run resumes.
+    shard_size : int, optional
+        Samples per shard (default about 1024, a whole number of batches).
 
     Returns
     -------
@@ -151,9 +163,7 @@ def attribute_change(
         raise ValueError(f"alpha must be a finite number; got {alpha!r}")
     if scale not in ("raw", "sigma"):
         raise ValueError(f"scale must be 'raw' or 'sigma'; got {scale!r}")
-    if latents is None:
-        latents = generator.sample(int(n_samples), seed=int(seed))
-
+    n = int(n_samples) if latents is None else len(latents)
     jobs: list[Job] = []
     steps = []
     for row in rows:
@@ -165,9 +175,20 @@ def attribute_change(
         else:
             jobs.append((row, ("feature", row.space)))
     _, total, square = score_changes(
-        generator, latents, scorer, jobs, steps, batch_size=int(batch_size), progress=progress, desc="attribute change"
+        generator,
+        scorer,
+        jobs,
+        steps,
+        n_samples=n,
+        seed=int(seed),
+        latents=latents,
+        batch_size=int(batch_size),
+        progress=progress,
+        desc="attribute change",
+        client=client,
+        cache=cache,
+        shard_size=shard_size,
     )
-    n = len(latents)
     mean = total / n
     variance = np.clip(square / n - mean**2, 0, None) * (n / (n - 1) if n > 1 else 0.0)
     return AttributeChange(

@@ -17,6 +17,7 @@ a hue) changes the short way round: 350° → 10° is +20°, not −340°.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -135,6 +136,9 @@ def rescore(
     signed: bool = False,
     latents: Latents | None = None,
     progress: bool = True,
+    client: Any = None,
+    cache: str | os.PathLike[str] | None = None,
+    shard_size: int | None = None,
 ) -> Rescoring:
     """HiGAN layer-wise re-scoring of directions against attribute scorers.
 
@@ -163,6 +167,15 @@ def rescore(
     latents : Latents, optional
         Samples to use instead of drawing ``n_samples``.
     progress : bool
+    client : dask.distributed.Client, optional
+        Run the seed shards on this Dask cluster (default: the enclosing
+        :func:`semwidget.distributed` block's, else this process); the result is
+        bit-identical either way (see :func:`semwidget.probe`).
+    cache : path of a folder, optional
+        Keep each finished shard there, so a stopped run resumes; shards of another
+        generator or scorer set there are refused.
+    shard_size : int, optional
+        Samples per shard (default about 1024, a whole number of batches).
 
     Returns
     -------
@@ -185,8 +198,7 @@ def rescore(
     check_counts(n_samples=n_samples, batch_size=batch_size)
     if not np.isfinite(step):
         raise ValueError(f"step must be a finite number; got {step!r}")
-    if latents is None:
-        latents = generator.sample(int(n_samples), seed=int(seed))
+    n = int(n_samples) if latents is None else len(latents)
     columns = heatmap_columns(layer_columns(generator), rows)
     all_ws: Target = ("ws", tuple(range(generator.num_ws)))
 
@@ -204,20 +216,23 @@ def rescore(
                 index[(i, t)] = len(jobs)
                 jobs.append((row, t))
             cells[-1].append(None if t is None else index[(i, t)])
-    log.info(
-        "rescore: %d directions × %d columns, %d edits of %d samples", len(rows), len(columns), len(jobs), len(latents)
-    )
+    log.info("rescore: %d directions × %d columns, %d edits of %d samples", len(rows), len(columns), len(jobs), n)
     positive, total, _ = score_changes(
         generator,
-        latents,
         scorer,
         jobs,
         [float(step)] * len(jobs),
+        n_samples=n,
+        seed=int(seed),
+        latents=latents,
         batch_size=int(batch_size),
         progress=progress,
         desc="re-scoring",
+        client=client,
+        cache=cache,
+        shard_size=shard_size,
     )
-    means = (total if signed else positive) / len(latents)
+    means = (total if signed else positive) / n
     table = np.full((len(rows), 1 + len(columns), len(scorer.names)), np.nan)
     for i, row_cells in enumerate(cells):
         for c, job in enumerate(row_cells):
@@ -230,6 +245,6 @@ def rescore(
         attributes=tuple(scorer.names),
         labels=tuple(r.labels[0] for r in rows),
         step=float(step),
-        n_samples=len(latents),
+        n_samples=n,
         signed=bool(signed),
     )
