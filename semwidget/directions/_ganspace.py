@@ -2,16 +2,21 @@
 (Härkönen et al., "GANSpace: Discovering Interpretable GAN Controls", NeurIPS 2020).
 
 PCA runs in one streaming pass: the mean and scatter matrix are merged batch by
-batch (Chan et al.'s update) in float64, so 10⁶ samples cost O(dim²) memory.
-Activations too wide for a dim² matrix go through sklearn's IncrementalPCA.
+batch (Chan et al.'s update) in float64, so 10⁶ samples cost O(dim²) memory. The
+samples are seed shards (:mod:`semwidget.directions._ganspace_shards`), each reduced to
+its moments in this process or on a Dask cluster and merged in seed order, with the
+same result either way. Activations too wide for a dim² matrix go through sklearn's
+IncrementalPCA, in this process.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Iterator
 from numbers import Integral
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,43 +24,22 @@ from sklearn.base import BaseEstimator
 from sklearn.decomposition import IncrementalPCA
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..common._progress import progress, pulse
+from ..common._progress import progress
+from ..distributed import ShardPlan, check_shard_size
+from ..distributed._client import resolve_client
 from ..generators import Generator, as_generator
+from . import _ganspace_shards as shards
 from ._blas import few_blas_threads
 from ._directions import Directions, fix_signs, model_identity
+from ._ganspace_shards import StreamingMoments
+
+__all__ = ["GANSpace", "StreamingMoments", "principal_components"]
 
 log = logging.getLogger(__name__)
 
 # Above this width a dim×dim float64 scatter matrix (128 MiB at 4096) gives way to IncrementalPCA.
 _MAX_COVARIANCE_DIM = 4096
-_ACTIVATION_CHUNK = 256  # samples per forward pass when collecting feature maps
-
-
-class StreamingMoments:
-    """Mean and scatter matrix of rows seen batch by batch, in float64."""
-
-    def __init__(self, dim: int) -> None:
-        self.n = 0
-        self.mean = torch.zeros(dim, dtype=torch.float64)
-        self.scatter = torch.zeros(dim, dim, dtype=torch.float64)
-
-    def update(self, batch: torch.Tensor) -> None:
-        x = batch.detach().to("cpu", torch.float64)
-        m = x.shape[0]
-        if m == 0:
-            return
-        mean_b = x.mean(0)
-        centred = x - mean_b
-        delta = mean_b - self.mean
-        total = self.n + m
-        self.scatter += centred.T @ centred + torch.outer(delta, delta) * (self.n * m / total)
-        self.mean += delta * (m / total)
-        self.n = total
-
-    def covariance(self) -> np.ndarray:
-        if self.n < 2:
-            raise ValueError("PCA needs at least 2 samples")
-        return (self.scatter / (self.n - 1)).numpy()
+_SHARD_SAMPLES = 16384  # samples per shard by default (a whole number of batches)
 
 
 def principal_components(moments: StreamingMoments, k: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -89,11 +73,18 @@ class GANSpace(BaseEstimator):
     batch_size : int
         Samples per forward pass.
     random_state : int
-        Seed of the sampling; nothing touches a global RNG.
+        Seed of the sampling (sample ``i`` is drawn from seed ``random_state·2³² + i``);
+        nothing touches a global RNG. Below 2³².
     class_index : int, optional
         Class for conditional generators; default a uniformly random class per sample.
     progress : bool
         Show a progress bar.
+    cache : path of a folder, optional
+        Keep each finished shard's moments there, so a stopped fit resumes; shards of
+        another generator there are refused.
+    shard_size : int, optional
+        Samples per shard (default about 16384, a whole number of batches); the
+        directions are bit-identical for one shard size wherever the shards run.
 
     Attributes
     ----------
@@ -114,6 +105,8 @@ class GANSpace(BaseEstimator):
         "random_state": [Interval(Integral, 0, None, closed="left")],
         "class_index": [Interval(Integral, 0, None, closed="left"), None],
         "progress": ["boolean"],
+        "cache": [str, os.PathLike, None],
+        "shard_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -127,6 +120,8 @@ class GANSpace(BaseEstimator):
         random_state: int = 0,
         class_index: int | None = None,
         progress: bool = True,
+        cache: str | os.PathLike[str] | None = None,
+        shard_size: int | None = None,
     ) -> None:
         self.n_directions = n_directions
         self.n_samples = n_samples
@@ -136,6 +131,8 @@ class GANSpace(BaseEstimator):
         self.random_state = random_state
         self.class_index = class_index
         self.progress = progress
+        self.cache = cache
+        self.shard_size = shard_size
 
     # ---- sampling ---------------------------------------------------------------
 
@@ -144,48 +141,50 @@ class GANSpace(BaseEstimator):
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         """Yield ``(w, c)`` batches: the untruncated codes of ``n_samples`` latents
         (w of shape (b, w_dim); z itself for z-space models), drawn from
-        ``random_state``. The same parameters always yield the same samples."""
+        ``random_state``, in the batches the shards make. The same parameters always
+        yield the same samples."""
         gen = as_generator(generator)
-        rng = torch.Generator().manual_seed(int(self.random_state))
         with progress(total=self.n_samples, desc=desc, enabled=self.progress) as bar:
-            for start in range(0, self.n_samples, self.batch_size):
-                b = min(self.batch_size, self.n_samples - start)
-                z = torch.randn(b, gen.z_dim, generator=rng)
-                c = None
-                if gen.c_dim:
-                    cls = (
-                        torch.randint(gen.c_dim, (b,), generator=rng)
-                        if self.class_index is None
-                        else torch.full((b,), int(self.class_index))
-                    )
-                    c = torch.nn.functional.one_hot(cls, gen.c_dim).to(gen.device, gen.dtype)
-                with torch.inference_mode():
-                    w = gen.map_to_w(z, c).float()
-                yield w, c
-                bar.update(b)
+            for shard in self._plan().shards():
+                for w, c in shards.batches(gen, shard, self.batch_size, self.class_index):
+                    yield w, c
+                    bar.update(len(w))
 
-    def _activations(self, gen: Generator, w: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-        from ..generators._latents import Latents
+    def _plan(self) -> ShardPlan:
+        size = check_shard_size(self.shard_size, int(self.batch_size), _SHARD_SAMPLES)
+        return ShardPlan(int(self.random_state) * shards.SEED_STRIDE, int(self.n_samples), size)
 
-        ws = w.to(gen.dtype)[:, None, :].expand(-1, gen.num_ws, -1)
-        parts = []
-        # In chunks, so a widget running this as a job can draw a drag between them (pulse)
-        # instead of after a whole batch's forward pass (seconds on a CPU).
-        for start in range(0, len(ws), _ACTIVATION_CHUNK):
-            part = slice(start, start + _ACTIVATION_CHUNK)
-            latents = Latents(ws=ws[part], c=None if c is None else c[part], model=gen.fingerprint)
-            parts.append(gen.activations(latents, self.feature_layer))  # type: ignore[arg-type]
-            pulse()
-        return torch.cat(parts)
+    def _moments(self, gen: Generator, what: str, dim: int, desc: str) -> StreamingMoments:
+        """The moments of ``what`` over every sample: shard by shard, merged in seed order."""
+        work = shards.Moments(what, self.feature_layer, dim, int(self.batch_size), self.class_index)
+        moments = StreamingMoments(dim)
+        for arrays in shards.run(work, gen, self._plan().shards(), desc=desc, **self._run_args(gen)):
+            shards.merge_moments(moments, arrays)
+        return moments
+
+    def _run_args(self, gen: Generator) -> dict[str, Any]:
+        params = {
+            "random_state": int(self.random_state),
+            "class_index": self.class_index,
+            "feature_layer": self.feature_layer,
+            "batch_size": int(self.batch_size),
+        }
+        return {"client": self._client, "cache": self.cache, "params": params, "progress": self.progress}
 
     # ---- fitting ------------------------------------------------------------------
 
-    def fit(self, generator: object, y: None = None) -> GANSpace:
+    def fit(self, generator: object, y: None = None, *, client: Any = None) -> GANSpace:
         """Sample, run PCA, and (for activations) regress back; returns self.
-        ``y`` is ignored (scikit-learn's signature)."""
+        ``y`` is ignored (scikit-learn's signature).
+
+        ``client`` (a ``dask.distributed.Client``; default the enclosing
+        :func:`semwidget.distributed` block's) samples the shards on a Dask cluster, whose
+        workers load the generator by its zoo name or checkpoint; the directions are
+        bit-identical to a fit in this process."""
         self._validate_params()
         gen = as_generator(generator)
         self._validate(gen)
+        self._client = resolve_client(client)
         if self.feature_layer is None:
             vectors, variances, total, sigmas = self._fit_latent(gen)
             space, method = gen.latent_space, "ganspace"
@@ -229,21 +228,19 @@ class GANSpace(BaseEstimator):
             dim = shape[0] if self.output == "channels" else min(int(np.prod(shape)), gen.w_dim)
         if self.n_directions > dim:
             raise ValueError(f"n_directions={self.n_directions} exceeds the {dim} dimensions available")
+        if self.random_state >= shards.SEED_STRIDE:
+            raise ValueError(f"random_state must be below 2**32; got {self.random_state}")
 
     def _fit_latent(self, gen: Generator) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
-        moments = StreamingMoments(gen.w_dim)
-        for w, _ in self.sample_batches(gen, desc=f"GANSpace: sampling {gen.latent_space}"):
-            moments.update(w)
+        moments = self._moments(gen, "latent", gen.w_dim, f"GANSpace: sampling {gen.latent_space}")
         self.mean_ = moments.mean.numpy()
         vectors, variances, total = principal_components(moments, self.n_directions)
         return vectors, variances, total, np.sqrt(variances)
 
     def _fit_channels(self, gen: Generator) -> tuple[np.ndarray, np.ndarray, float]:
         channels = gen.feature_layers[self.feature_layer].channels  # type: ignore[index]
-        moments = StreamingMoments(channels)
-        for w, c in self.sample_batches(gen, desc=f"GANSpace: activations of {self.feature_layer}"):
-            act = self._activations(gen, w, c)
-            moments.update(act.transpose(0, 1).reshape(channels, -1).T)  # every position is a sample
+        # Every position's channel vector is a sample.
+        moments = self._moments(gen, "channels", channels, f"GANSpace: activations of {self.feature_layer}")
         self.mean_ = moments.mean.numpy()
         return principal_components(moments, self.n_directions)
 
@@ -255,16 +252,16 @@ class GANSpace(BaseEstimator):
         dim = math.prod(gen.feature_layers[layer].shape)
         desc = f"GANSpace: activations of {self.feature_layer}"
         if dim <= _MAX_COVARIANCE_DIM:
-            moments = StreamingMoments(dim)
-            for w, c in self.sample_batches(gen, desc=desc):
-                moments.update(self._activations(gen, w, c).flatten(1))
+            moments = self._moments(gen, "flat", dim, desc)
             components, variances, total = principal_components(moments, k)
             mean = moments.mean.numpy()
         else:
+            if self._client is not None:
+                log.warning("GANSpace: the incremental PCA of %d-wide activations runs in this process", dim)
             ipca = IncrementalPCA(n_components=k)
             for w, c in self.sample_batches(gen, desc=desc + " (incremental)"):
                 if len(w) >= k:  # IncrementalPCA needs at least k rows per batch
-                    ipca.partial_fit(self._activations(gen, w, c).flatten(1).numpy())
+                    ipca.partial_fit(shards.activations(gen, layer, w, c).flatten(1).numpy())
             components, variances = fix_signs(ipca.components_), ipca.explained_variance_
             total, mean = float(ipca.explained_variance_.sum() / ipca.explained_variance_ratio_.sum()), ipca.mean_
         self.mean_ = mean
@@ -272,12 +269,13 @@ class GANSpace(BaseEstimator):
         xtx = np.zeros((k, k))
         xtw = np.zeros((k, gen.w_dim))
         latent = StreamingMoments(gen.w_dim)
-        for w, c in self.sample_batches(gen, desc="GANSpace: regressing to the latent"):
-            x = (self._activations(gen, w, c).flatten(1).double().numpy() - mean) @ components.T
-            w64 = w.double().cpu().numpy()
-            xtx += x.T @ x
-            xtw += x.T @ w64
-            latent.update(w)
+        mean = np.asarray(mean, np.float64)
+        work = shards.Regression(layer, int(self.batch_size), self.class_index, mean, components)
+        desc = "GANSpace: regressing to the latent"
+        for arrays in shards.run(work, gen, self._plan().shards(), desc=desc, **self._run_args(gen)):
+            xtx += arrays["xtx"][0]
+            xtw += arrays["xtw"][0]
+            shards.merge_moments(latent, arrays)
         # The coordinates have zero mean over these samples, so no intercept is needed.
         u = np.linalg.lstsq(xtx, xtw, rcond=None)[0]
         u = u / np.linalg.norm(u, axis=1, keepdims=True)
