@@ -1,0 +1,151 @@
+"""On a real Dask cluster (a LocalCluster of two worker processes, started and stopped
+here): the same probe as in this process to the bit, whatever order shards finish in,
+and when a worker process dies mid-shard; attribute change and GANSpace too.
+
+The workers load shapes-stylegan2 by its zoo name and the world's factor predictor from
+its recipe, and run each shard with the caller's torch thread count."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import semwidget
+from semwidget.common._progress import report_to
+from semwidget.distributed import NotPortableError, describe_generator, describe_scorer
+from semwidget.distributed._runner import torch_threads
+from semwidget.distributed._specs import built
+from semwidget.scorers import Brightness, Scorer
+from semwidget.world import FactorScorer
+
+distributed = pytest.importorskip("distributed")
+cloudpickle = pytest.importorskip("cloudpickle")
+# Scorers defined here travel by value: the workers cannot import this test module.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+N, BATCH, SHARD = 80, 10, 20
+ARGS = dict(n_samples=N, batch_size=BATCH, shard_size=SHARD)
+
+
+@pytest.fixture(scope="module")
+def client(shapes):
+    cluster = distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+    )
+    client = distributed.Client(cluster)
+    # Each worker builds the models while this process computes its reference.
+    specs = [describe_generator(shapes), describe_scorer(FactorScorer())]
+    workers = list(client.scheduler_info()["workers"])
+    warming = [client.submit(built, s, workers=[w], pure=False) for w in workers for s in specs]
+    try:
+        yield client
+    finally:
+        del warming
+        client.close()
+        cluster.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # One torch thread here, as a Dask worker starts with: on a busy machine, idle OpenMP
+    # threads spinning cost more than the work.
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    return semwidget.load("shapes-stylegan2", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def reference(shapes):
+    return semwidget.probe(shapes, FactorScorer(), progress=False, **ARGS)
+
+
+def _same(a, b) -> bool:
+    return np.array_equal(a.scores, b.scores) and torch.equal(a.latents.ws, b.latents.ws) and a.seeds == b.seeds
+
+
+def test_a_probe_on_two_workers_is_bit_identical_to_one_in_process(client, shapes, tmp_path):
+    seen = []
+    # Two threads: the workers (which start with one) must switch to the caller's count,
+    # or the predictor's matrix product sums in another order and other bits come back.
+    with torch_threads(2), report_to(lambda label, done, total: seen.append((label, done, total))):
+        here = semwidget.probe(shapes, FactorScorer(), progress=False, **ARGS)
+        there = semwidget.probe(shapes, FactorScorer(), cache=tmp_path / "p.npz", client=client, **ARGS)
+    assert _same(here, there)
+    assert seen[-1][0].startswith("probing on Dask") and seen[-1][1:] == (N // SHARD, N // SHARD)  # shards
+    with np.load(tmp_path / "p.npz") as npz:
+        assert np.array_equal(npz["scores"], here.scores)
+    assert not (tmp_path / "p.npz.shards").exists()  # every shard folded into the cache
+
+
+def test_shards_finishing_in_reverse_order_give_the_same_result(client, shapes, reference, monkeypatch, tmp_path):
+    order = []
+
+    def reverse(futures):
+        distributed.wait(futures)
+        order.extend(reversed([f.key for f in futures]))
+        return list(reversed(futures))
+
+    monkeypatch.setattr(distributed, "as_completed", reverse)
+    with semwidget.distributed(client):
+        result = semwidget.probe(shapes, FactorScorer(), progress=False, **ARGS)
+    assert _same(result, reference) and len(order) == N // SHARD
+
+
+def test_attribute_change_and_ganspace_on_the_cluster_match_in_process(client, shapes):
+    d = semwidget.SeFa(n_directions=2, layers=[0, 1, 2]).fit(shapes).directions_
+    args = dict(alpha=3.0, n_samples=20, batch_size=BATCH, shard_size=BATCH, progress=False)
+    here = semwidget.attribute_change(shapes, d, FactorScorer(), **args)
+    there = semwidget.attribute_change(shapes, d, FactorScorer(), client=client, **args)
+    assert np.array_equal(here.values, there.values) and np.array_equal(here.std, there.std)
+    finder = dict(n_directions=3, n_samples=2000, batch_size=500, shard_size=500, progress=False)
+    here = semwidget.GANSpace(**finder).fit(shapes)
+    there = semwidget.GANSpace(**finder).fit(shapes, client=client)
+    assert np.array_equal(here.directions_.vectors, there.directions_.vectors)
+    assert np.array_equal(here.explained_variance_, there.explained_variance_)
+
+
+def test_a_model_workers_cannot_rebuild_is_refused_before_anything_runs(client, tiny_dcgan):
+    with pytest.raises(NotPortableError, match="not loaded by semwidget.load"):
+        semwidget.probe(tiny_dcgan, Brightness(), n_samples=4, client=client, progress=False)
+
+
+class KillOnce(Scorer):
+    """The factor predictor, except that the first call in any worker kills that worker's process."""
+
+    names = FactorScorer.names
+    periods = FactorScorer.periods
+
+    def __init__(self, marker):
+        self.marker, self.parent, self.inner = str(marker), os.getpid(), None
+
+    def __getstate__(self):
+        return {**self.__dict__, "inner": None}
+
+    def score(self, images):
+        if os.getpid() != self.parent:
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                pass
+            else:
+                os._exit(1)  # the worker process dies mid-shard; its nanny starts a new one
+        if self.inner is None:
+            self.inner = FactorScorer()
+        return self.inner.score(images)
+
+
+def test_a_worker_killed_mid_probe_changes_nothing(client, shapes, reference, tmp_path):
+    marker = tmp_path / "killed"
+    pids = set(client.run(os.getpid).values())
+    result = semwidget.probe(shapes, KillOnce(marker), client=client, progress=False, **ARGS)
+    assert marker.exists() and _same(result, reference)
+    assert os.getpid() not in pids  # the marker was made by a worker, which then died
