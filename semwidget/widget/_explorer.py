@@ -515,7 +515,7 @@ class Explorer(anywidget.AnyWidget):
         images = [_reals.open_image(data, name) for data, name in zip(buffers, names)]  # refused before the job
 
         def job() -> None:
-            cells = _reals.invert_cells(self._generator, images, names, **self._invert_options)
+            cells = _jobs.invert(self._generator, images, names, self._invert_options, self._job_progress)
             self._change(lambda s: st.with_reals(s, cells), seq=seq)
 
         self._submit("invert", job)

@@ -1,5 +1,5 @@
 """The Explorer's slow work, each a function of a session (never of the widget):
-the layer heatmap, finders, exports and training from labels.
+the layer heatmap, finders, inverting real images, exports and training from labels.
 
 Jobs run on the worker thread (:mod:`._worker`) and report through ``progress``,
 which also raises :class:`Cancelled` once the user pressed cancel, so a finder stops
@@ -24,8 +24,9 @@ from ..generators import Generator
 from ..generators._latents import Latents
 from ..scorers import Scorer
 from ..semantics._rescore import rescore
+from . import _reals
 from ._rendering import Renderer, edited
-from ._state import Session
+from ._state import RealCell, Session
 
 Progress = Callable[[str, int, int], None]  # (label, done, total); raises Cancelled when asked to stop
 
@@ -96,6 +97,14 @@ def finder(method: str, n_directions: int, feature_layer: str | None) -> SeFa | 
 def find(g: Generator, found_by: SeFa | GANSpace, progress: Progress) -> Directions:
     with report_to(progress):
         return found_by.fit(g).directions_
+
+
+def invert(
+    g: Generator, images: list[Any], names: list[str], options: dict[str, Any], progress: Progress
+) -> list[RealCell]:
+    """Real images as session cells: one progress step (and chance to cancel) per optimiser step."""
+    with report_to(progress):
+        return _reals.invert_cells(g, images, names, **options)
 
 
 # ---- exports ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ they are not images or too large, and a failure leaves the session as it was."""
 
 import io
 import struct
+import time
 import zlib
 
 import numpy as np
@@ -199,3 +200,21 @@ def test_more_than_sixteen_real_images_are_refused(tiny_dcgan):
     many = [Image.fromarray(_photo(i, side=8)) for i in range(17)]
     with pytest.raises(ValueError, match="at most 16 real images"):
         Explorer(tiny_dcgan, n_samples=1, images=many, invert_options=STEPS)
+
+
+def test_an_inversion_shows_progress_and_cancel_stops_it_adding_nothing(tiny_dcgan):
+    ex = Explorer(tiny_dcgan, n_samples=2, invert_options={"steps": 100_000, "init": "random"})
+    assert ex.wait_idle()
+    seen = []
+    ex.observe(lambda change: seen.append(change["new"]), names="progress")
+    deliver(ex, {"method": "custom", "content": {"kind": "invert", "seq": 1, "names": ["a.png"]}}, [_png(_photo(9))])
+    deadline = time.monotonic() + 60
+    while not any(p.get("value", 0) >= 3 for p in seen) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    progress = [p for p in seen if p]
+    assert progress and progress[-1]["total"] == 100_000 and "inverting" in progress[-1]["label"]
+    request(ex, {"kind": "cancel"})
+    assert ex.wait_idle(60)
+    assert ex.state.reals == () and ex.stats["jobs_cancelled"] == 1 and not ex.error
+    assert ex.progress == {} and not ex.busy
+    ex.close()
