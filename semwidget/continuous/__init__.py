@@ -1,10 +1,25 @@
 """Continuous factors of variation (Plumerault, Le Borgne & Hudelot, ICLR 2020).
 
+    cf = semwidget.ContinuousFactor("shift_x").fit(G)     # a direction that moves content right
+    G.synthesize(cf.edit(latents, 0.1))                   # a tenth of the width to the right
+
 ``_transforms`` holds the transformations and their masks (and the sign convention),
-``_monotone`` the monotone map g.
+``_trajectories`` the warm-started inversions along the curriculum and their cache,
+``_monotone`` the monotone map g, ``_direction`` the joint fit of v and g, ``_fit`` the
+estimator.
 """
 
+from ._fit import ContinuousFactor, TrajectorySummary
 from ._monotone import MonotoneMap, OutOfRangeWarning
 from ._transforms import TRANSFORMS, CustomTransform, Transform, as_transform
 
-__all__ = ["TRANSFORMS", "CustomTransform", "MonotoneMap", "OutOfRangeWarning", "Transform", "as_transform"]
+__all__ = [
+    "TRANSFORMS",
+    "ContinuousFactor",
+    "CustomTransform",
+    "MonotoneMap",
+    "OutOfRangeWarning",
+    "TrajectorySummary",
+    "Transform",
+    "as_transform",
+]
