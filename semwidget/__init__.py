@@ -11,6 +11,7 @@ The names a notebook user types::
 from typing import Any
 
 from .common import image_grid, to_pil, to_uint8
+from .continuous import ContinuousFactor, measure_transform
 from .directions import Directions, GANSpace, InterFaceGAN, SeFa, edit, jitter, project_out
 from .distributed import distributed
 from .files import FileFormatError, ModelMismatchError
@@ -44,6 +45,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AttributeChange",
+    "ContinuousFactor",
     "Directions",
     "Explorer",
     "FileFormatError",
@@ -68,6 +70,7 @@ __all__ = [
     "invert",
     "jitter",
     "load",
+    "measure_transform",
     "plot_matrix",
     "probe",
     "project_out",
