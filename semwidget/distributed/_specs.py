@@ -206,3 +206,10 @@ def built(spec: GeneratorSpec | ScorerSpec) -> Any:
                 _built.pop(next(iter(_built)))
             _built[spec.key] = spec.build()
         return _built[spec.key]
+
+
+def prepare(spec: GeneratorSpec | ScorerSpec) -> str:
+    """Build ``spec`` in this process ahead of its first shard (a Dask task sent to every
+    worker: ``client.submit(prepare, spec, workers=[w])``); returns its key, not the model."""
+    built(spec)
+    return spec.key

@@ -19,7 +19,7 @@ import semwidget
 from semwidget.common._progress import report_to
 from semwidget.distributed import NotPortableError, describe_generator, describe_scorer
 from semwidget.distributed._runner import torch_threads
-from semwidget.distributed._specs import built
+from semwidget.distributed._specs import prepare
 from semwidget.scorers import Brightness, Scorer
 from semwidget.world import FactorScorer
 
@@ -41,7 +41,7 @@ def client(shapes):
     # Each worker builds the models while this process computes its reference.
     specs = [describe_generator(shapes), describe_scorer(FactorScorer())]
     workers = list(client.scheduler_info()["workers"])
-    warming = [client.submit(built, s, workers=[w], pure=False) for w in workers for s in specs]
+    warming = [client.submit(prepare, s, workers=[w], pure=False) for w in workers for s in specs]
     try:
         yield client
     finally:
