@@ -78,11 +78,17 @@ class AgeGender(Scorer):
         self._age = ort.InferenceSession(str(paths["age"]), providers=["CPUExecutionProvider"])
         self._gender = ort.InferenceSession(str(paths["gender"]), providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()  # one dlib predictor, shared: one batch at a time
+        own = {k: os.path.abspath(v) for k, v in (weights or {}).items()}
+        self._kwargs = {"box": self.box, "batch_size": self.batch_size, **({"weights": own} if own else {})}
 
     @property
     def identity(self) -> str:
         digests = ",".join(f"{k}={v[:16]}" for k, v in self._sha256.items())
         return f"{super().identity}:box={self.box}:{digests}"
+
+    def recipe(self) -> tuple[str, dict[str, Any]]:
+        """Rebuilt elsewhere from the pinned, sha256-checked files (or the same local copies)."""
+        return "semwidget.scorers:AgeGender", dict(self._kwargs)
 
     def aligned_faces(self, images: torch.Tensor, size: int = AGE_CHIP) -> np.ndarray:
         """The dlib-aligned face chips the networks see.

@@ -182,10 +182,17 @@ class Expression(Scorer):
         self._sha256 = asset.sha256
         self.net = load_mini_xception(asset.path(weights))
         self._lock = threading.Lock()
+        self._kwargs: dict[str, Any] = {"box": self.box, "batch_size": self.batch_size}
+        if weights is not None:
+            self._kwargs["weights"] = os.path.abspath(weights)
 
     @property
     def identity(self) -> str:
         return f"{super().identity}:box={self.box}:sha256={self._sha256[:16]}"
+
+    def recipe(self) -> tuple[str, dict[str, Any]]:
+        """Rebuilt elsewhere from the pinned, sha256-checked file (or the same local copy)."""
+        return "semwidget.scorers:Expression", dict(self._kwargs)
 
     def faces(self, images: torch.Tensor) -> torch.Tensor:
         """The network's input: (n, 3, H, W) in [-1, 1] → (n, 1, 64, 64) gray in [-1, 1]."""

@@ -115,10 +115,17 @@ class FaceMesh(Scorer):
         self._points, self._presence = outputs["conv2d_21"], outputs["conv2d_31"]
         self._batch = -1
         self._lock = threading.Lock()  # a TFLite interpreter is not thread-safe
+        self._kwargs: dict[str, Any] = {"batch_size": self.batch_size, "num_threads": num_threads}
+        if weights is not None:
+            self._kwargs["weights"] = os.path.abspath(weights)
 
     @property
     def identity(self) -> str:
         return f"{super().identity}:sha256={self._sha256[:16]}"
+
+    def recipe(self) -> tuple[str, dict[str, Any]]:
+        """Rebuilt elsewhere from the pinned, sha256-checked file (or the same local copy)."""
+        return "semwidget.scorers:FaceMesh", dict(self._kwargs)
 
     def landmarks(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """The 468 face-mesh points of each image, after the two-pass crop.

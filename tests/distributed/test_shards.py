@@ -325,3 +325,17 @@ def test_models_are_what_the_work_sees(tiny_dcgan):
 
     list(map_shards(work, ShardPlan(0, 3, 2).shards(), generator=tiny_dcgan, progress=False))
     assert seen == [Models(tiny_dcgan, None)] * 2
+
+
+@pytest.mark.faces
+def test_face_scorers_travel_as_recipes():
+    for module in ("onnxruntime", "dlib", "ai_edge_litert", "h5py"):
+        pytest.importorskip(module)
+    from semwidget.scorers import AgeGender, Expression, FaceMesh
+
+    images = torch.rand(2, 3, 64, 64) * 2 - 1
+    for scorer in (AgeGender(batch_size=8), FaceMesh(), Expression(box=(0.1, 0.1, 0.9, 0.9))):
+        spec = describe_scorer(scorer)
+        assert spec.factory == f"semwidget.scorers:{type(scorer).__name__}" and spec.pickled is None
+        rebuilt = spec.build()
+        assert rebuilt.identity == scorer.identity and np.array_equal(rebuilt(images), scorer(images))
