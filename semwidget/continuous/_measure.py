@@ -71,8 +71,11 @@ class Measured:
         The column that should follow t (None if this measure has none for the transform).
     r, slope : float
         Pearson's r between t and the primary column's change, pooled over samples and
-        amounts, and the least-squares slope of that change per unit t (1: performed
-        exactly, in t units). NaN without a primary column.
+        amounts (so each sample's own noise counts), and the least-squares slope of that
+        change per unit t (1: performed exactly, in t units). NaN without a primary column.
+    r_mean : float
+        Pearson's r between t and the primary column's mean change at each t (how
+        faithfully the average follows t; NaN with fewer than three amounts).
     others : dict of str to float
         Each other column's mean |change| at the largest |t|.
     """
@@ -83,6 +86,7 @@ class Measured:
     primary: str | None
     r: float
     slope: float
+    r_mean: float = float("nan")
     others: dict[str, float] = field(default_factory=dict)
 
 
@@ -121,7 +125,11 @@ class TransformMeasurement:
         return {k: m.r for k, m in self.measures.items() if m.primary is not None}
 
     def __repr__(self) -> str:
-        parts = [f"{k}: r={m.r:.3f} slope={m.slope:.3f} ({m.primary})" for k, m in self.measures.items() if m.primary]
+        parts = [
+            f"{k}: r={m.r:.3f} (means {m.r_mean:.3f}) slope={m.slope:.3f} ({m.primary})"
+            for k, m in self.measures.items()
+            if m.primary
+        ]
         ratio = "" if self.error_ratio is None else f", error ratio {np.round(self.error_ratio, 3).tolist()}"
         return f"TransformMeasurement({self.transform}, t={np.round(self.t, 4).tolist()}, {'; '.join(parts)}{ratio})"
 
@@ -243,7 +251,7 @@ def _registration(
 
 
 def _summary(name: str, columns: Sequence[str], change: np.ndarray, t: np.ndarray, primary: str | None) -> Measured:
-    r = slope = float("nan")
+    r = slope = r_mean = float("nan")
     others: dict[str, float] = {}
     far = int(np.argmax(np.abs(t)))
     if primary is not None:
@@ -254,10 +262,14 @@ def _summary(name: str, columns: Sequence[str], change: np.ndarray, t: np.ndarra
             r = float(np.corrcoef(x[ok], y[ok])[0, 1])
             xc = x[ok] - x[ok].mean()
             slope = float((xc * (y[ok] - y[ok].mean())).sum() / (xc**2).sum())
+        means = np.array([np.nanmean(col) if np.isfinite(col).any() else np.nan for col in y.T])
+        fine = np.isfinite(means)
+        if fine.sum() >= 3 and np.std(means[fine]) > 0:
+            r_mean = float(np.corrcoef(t[fine], means[fine])[0, 1])
     for j, col in enumerate(columns):
         if col != primary:
             others[col] = float(np.nanmean(np.abs(change[:, far, j])))
-    return Measured(name, tuple(columns), change, primary, r, slope, others)
+    return Measured(name, tuple(columns), change, primary, r, slope, r_mean, others)
 
 
 def _measures(generator: Generator, measures: object) -> list[str]:

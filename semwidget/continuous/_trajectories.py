@@ -52,6 +52,8 @@ VERSION = 1
 MIN_VALID = 0.2
 #: The smallest amount must move the content by at least this many pixels.
 MIN_PIXELS = 0.5
+#: Names the trajectory loss in the cache's settings, so trajectories of an older loss are refused.
+LOSS_VERSION = "blurred-masked-mse/2"
 _FIX = "use another cache folder, or delete this one to start again"
 
 
@@ -103,6 +105,7 @@ class Plan:
             "space": self.space,
             "layers": list(self.layers),
             "lr": self.lr,
+            "loss": LOSS_VERSION,
         }
 
 
@@ -170,7 +173,8 @@ class BlurredMaskedMSE:
             cols = rows if w == h else _blur_matrix(w, self.sigma).to(diff.device)
             diff = rows @ diff @ cols.T
         channels = diff.shape[1]
-        return diff.square().flatten(1).sum(1) / (mask.flatten(1).sum(1) * channels).clamp_min(1e-8)
+        # Averaged over the valid pixels only, as inversion's losses do.
+        return (diff.square() * mask).flatten(1).sum(1) / (mask.flatten(1).sum(1) * channels).clamp_min(1e-8)
 
 
 # ---- the cache -----------------------------------------------------------------------

@@ -161,3 +161,55 @@ def test_progress_ticks_once_per_step_of_each_batch():
         ContinuousFactor("shift_x", **params).fit(blob())
     # Two batches (2 + 1 seeds) × 2 targets × 2 steps.
     assert [s[1] for s in seen] == list(range(1, 9)) and seen[-1] == ("shift_x trajectories", 8, 8)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 1.5, 3.0])
+def test_the_trajectory_loss_is_inversions_blurred_mse_at_a_fixed_sigma(sigma):
+    from semwidget.continuous._trajectories import BlurredMaskedMSE
+    from semwidget.inversion import BlurredMSE
+
+    gen = torch.Generator().manual_seed(0)
+    pred, target = torch.rand(3, 3, 20, 20, generator=gen), torch.rand(3, 3, 20, 20, generator=gen)
+    mask = (torch.rand(3, 1, 20, 20, generator=gen) > 0.3).float()
+    ours = BlurredMaskedMSE(sigma)(pred, target, mask)
+    theirs = BlurredMSE(sigma=sigma, final_sigma=sigma, anneal=0.0)(pred, target, mask)
+    assert torch.allclose(ours, theirs, rtol=1e-5, atol=1e-7)
+
+
+def test_style_models_move_w_or_w_plus_on_the_chosen_layers_and_conditional_models_fit():
+    from torch import nn
+
+    from semwidget.nets import StyleGAN2
+
+    torch.manual_seed(0)
+    style = semwidget.as_generator(
+        StyleGAN2(16, 8, 2, channel_multiplier=1, channel_max=8),
+        device="cpu",
+        name="tiny-style",
+        latent_avg=torch.zeros(8),
+    )
+    quick = dict(n_trajectories=2, t_max=0.25, t_steps=1, steps_per_target=2, progress=False)
+    with pytest.raises(ValueError, match="space='z' does not fit tiny-style, a style-based generator"):
+        ContinuousFactor("shift_x", space="z", **quick).fit(style)
+    for space in ("w", "w+"):
+        cf = ContinuousFactor("shift_x", space=space, layers=[0, 1], **quick).fit(style)
+        d = cf.direction_
+        assert d.space == space and d.layers == (0, 1) and d.dim == style.w_dim
+        latents = style.sample(2, seed=5)
+        moved = cf.edit(latents, 0.25).ws
+        assert torch.equal(moved[:, 2:], latents.ws[:, 2:]) and not torch.equal(moved[:, :2], latents.ws[:, :2])
+    all_layers = ContinuousFactor("zoom", **quick).fit(style)
+    assert all_layers.direction_.space == "w" and all_layers.direction_.layers is None
+
+    class Conditional(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(6, 3 * 16 * 16)
+
+        def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+            return torch.tanh(self.fc(torch.cat([z, c], 1))).view(-1, 3, 16, 16)
+
+    cond = semwidget.as_generator(Conditional(), device="cpu", c_dim=2, name="tiny-cond")
+    cf = ContinuousFactor("brightness", **quick).fit(cond)
+    assert cf.direction_.space == "z" and cf.direction_.dim == cond.z_dim
+    assert cond.synthesize(cf.edit(cond.sample(2, class_index=1), 0.2)).shape == (2, 3, 16, 16)
