@@ -68,7 +68,7 @@ REGISTRY: dict[str, EncoderEntry] = {
             model="shapes-stylegan2",
             fingerprint="6035470791a7d468",
             file="shapes-stylegan2-encoder.pt",
-            sha256="0" * 64,  # set when the trained weights are committed
+            sha256="3a14c47f46f4b84369c428cfd40963183aa923cff6e2c44ce71bfb4a128e7bc8",
             space="w+",
         ),
         EncoderEntry(
