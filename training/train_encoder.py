@@ -144,8 +144,11 @@ def held_out_set(generator: Any, n: int) -> dict[str, torch.Tensor]:
     return {"images": images, "ws": latents.ws.float().cpu(), "seeds": torch.tensor(latents.seeds)}
 
 
-def prepare_data(generator: Any, config: dict, out: Path, stop: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """The cached training set (generated where missing): uint8 images (N, 3, R, R), latents (N, num_ws, dim)."""
+def prepare_data(
+    generator: Any, config: dict, out: Path, stop: list[str], deadline: float = math.inf
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The cached training set (generated where missing): uint8 images (N, 3, R, R), latents (N, num_ws, dim).
+    Stops between shards on a signal or at ``deadline`` (``time.monotonic()``), keeping what it wrote."""
     folder = out / "data"
     folder.mkdir(parents=True, exist_ok=True)
     shards = math.ceil(config["train"] / SHARD)
@@ -157,6 +160,8 @@ def prepare_data(generator: Any, config: dict, out: Path, stop: list[str]) -> tu
         if not path.exists():
             if stop:
                 raise KeyboardInterrupt(f"{stop[0]} received while generating the training set")
+            if time.monotonic() >= deadline:
+                raise KeyboardInterrupt("time budget reached while generating the training set")
             shard = make_shard(generator, config, index)
             atomic_write(path, lambda f, s=shard: torch.save(s, f))
             made += 1
@@ -395,9 +400,11 @@ def main(argv: list[str] | None = None, *, generator: Any = None) -> dict:
     try:
         log.info("config %s; %d thread(s)", json.dumps(config), torch.get_num_threads())
         try:
-            images, latents = prepare_data(generator, config, out, stop)
+            deadline = t_start + args.minutes * 60 if args.minutes is not None else math.inf
+            images, latents = prepare_data(generator, config, out, stop, deadline)
         except KeyboardInterrupt as exc:
-            log.info("%s; the shards written so far are kept", exc)
+            again = "with --resume" if ckpt is not None else "without --resume (no checkpoint yet)"
+            log.info("%s; the shards written so far are kept: run again %s to continue", exc, again)
             return {}
         data = held_out(generator, config, out)
         return _train(generator, config, ckpt, images, latents, data, args, out, t_start, stop)
