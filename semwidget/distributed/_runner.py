@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -183,7 +183,14 @@ def _on_cluster(
     token = uuid.uuid4().hex[:8]
     futures = {
         client.submit(
-            run_shard, work, shard, generator, scorer, threads, key=f"semwidget-{token}-{shard.index}", pure=False
+            run_shard,
+            work,
+            _on_cpu(shard),
+            generator,
+            scorer,
+            threads,
+            key=f"semwidget-{token}-{shard.index}",
+            pure=False,
         ): i
         for i, shard in enumerate(shards)
         if i not in ready
@@ -213,6 +220,12 @@ def _on_cluster(
         unfinished = [f for f in futures if not f.done()]
         if unfinished:
             client.cancel(unfinished)
+
+
+def _on_cpu(shard: Shard) -> Shard:
+    """The shard with its data (given latents) on the CPU: a worker may have no GPU."""
+    to = getattr(shard.data, "to", None)
+    return shard if to is None else replace(shard, data=to("cpu"))
 
 
 def _dashboard(client: Any) -> str | None:

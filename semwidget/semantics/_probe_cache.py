@@ -44,14 +44,14 @@ class ProbeStore(ShardStore):
         self.w = np.zeros((n, w_dim), np.float32)
         self.scores = np.zeros((n, m))
         self._filled: dict[int, int] = {}  # rows known beyond the gapless ones: start -> stop
-        self.done = self.written = self.cached = 0
+        self.done = self.written = 0
         self._last_write_s, self._last_write_end = 0.0, time.perf_counter()
         self.shards: ShardCache | None = None
         if path is None:
             return
         if path.exists():
             stored_scores, stored_codes = read_cache(path, meta, w_dim)
-            self.done = self.written = self.cached = min(len(stored_scores), n)
+            self.done = self.written = min(len(stored_scores), n)
             self.w[: self.done], self.scores[: self.done] = stored_codes[: self.done], stored_scores[: self.done]
         self.shards = ShardCache(
             path.with_name(path.name + ".shards"),
@@ -67,7 +67,6 @@ class ProbeStore(ShardStore):
         arrays = None if self.shards is None else self.shards.get(shard)
         if arrays is not None:
             self._fill(shard.offset, arrays)
-            self.cached += len(shard)
         return arrays
 
     def put_batch(self, shard: Shard, offset: int, arrays: Mapping[str, np.ndarray]) -> None:
