@@ -10,11 +10,12 @@ losses, ``_schedule`` the optimiser's schedule, ``_space`` the latent being opti
 that give the search its start.
 """
 
-from ._invert import DEFAULT_STEPS, Inversion, invert
+from ._invert import DEFAULT_SCHEDULES, DEFAULT_STEPS, Inversion, invert
 from ._losses import LOSSES, MSE, SSIM, BlurredMSE, Lap1, make_loss, psnr, ssim_index
 from ._schedule import Schedule
 
 __all__ = [
+    "DEFAULT_SCHEDULES",
     "DEFAULT_STEPS",
     "LOSSES",
     "MSE",

@@ -38,6 +38,10 @@ class Schedule:
     noise_ramp : float
         Fraction of the run after which no noise is added; it decays as
         ``(1 - t / noise_ramp) ** 2``.
+    tie : float
+        In w+, the fraction of the run during which every layer gets the same step
+        (the gradient averaged over layers, as if optimising one w), before each layer
+        is let go: coarse to fine in the latent. 0 lets them go from the start.
     betas : tuple of float
         Adam's betas.
     """
@@ -47,10 +51,11 @@ class Schedule:
     rampdown: float = 0.25
     noise: float = 0.05
     noise_ramp: float = 0.75
+    tie: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
 
     def __post_init__(self) -> None:
-        for name in ("warmup", "rampdown", "noise_ramp"):
+        for name in ("warmup", "rampdown", "noise_ramp", "tie"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"Schedule.{name} is a fraction of the run in [0, 1]; got {value!r}")
@@ -89,6 +94,10 @@ class Adam:
         self.m = torch.zeros_like(param)
         self.v = torch.zeros_like(param)
         self.t = 0
+
+    def keep(self, rows: torch.Tensor, param: torch.Tensor) -> None:
+        """Follow a parameter cut down to ``rows`` (its moments cut the same way)."""
+        self.param, self.m, self.v = param, self.m[rows], self.v[rows]
 
     @torch.no_grad()
     def step(self, lr: float) -> None:

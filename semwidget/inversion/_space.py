@@ -147,6 +147,11 @@ class LatentVariable:
         w = self.prior.mean.to(value.device) + self.prior.scale * value
         return w.expand(-1, self.g.num_ws, -1) if self.space == "w" else w
 
+    def keep(self, rows: torch.Tensor) -> None:
+        """Keep only these rows (one chain per image, after a multi-start phase)."""
+        self.param = self.param.detach()[rows].clone().requires_grad_(True)
+        self.c = None if self.c is None else self.c[rows]
+
     @torch.no_grad()
     def project(self) -> None:
         """After a step: put z back on its sphere (w and w+ are unconstrained)."""

@@ -12,7 +12,7 @@ from torch import nn
 
 import semwidget
 from semwidget.common._progress import report_to
-from semwidget.inversion import Inversion, _invert, invert
+from semwidget.inversion import Inversion, _starts, invert
 from semwidget.nets import StyleGAN2
 
 
@@ -140,9 +140,30 @@ def test_starts(tiny_style):
         invert(tiny_style, x, steps=0, init="zeros", progress=False)
 
 
+def test_random_start_keeps_the_best_of_its_candidates(tiny_dcgan, monkeypatch):
+    x = _targets(tiny_dcgan, 3)
+    monkeypatch.setitem(_starts.RANDOM_CANDIDATES, "z", 1)
+    plain = invert(tiny_dcgan, x, steps=0, init="random", loss="mse", seed=2, progress=False)
+    # One candidate: the seeded random z, as sample() draws it, on the sphere.
+    z = tiny_dcgan.sample(3, seed=2).ws[:, 0]
+    assert torch.allclose(plain.latents.ws[:, 0], z * math.sqrt(tiny_dcgan.z_dim) / z.norm(dim=1, keepdim=True))
+    monkeypatch.setitem(_starts.RANDOM_CANDIDATES, "z", 16)
+    best = invert(tiny_dcgan, x, steps=0, init="random", loss="mse", seed=2, progress=False)
+    assert (best.psnr >= plain.psnr).all() and (best.psnr > plain.psnr).any()
+    # The best of image i's own 16 draws from seed 2 + i.
+    for i in range(3):
+        draws = torch.randn(16, tiny_dcgan.z_dim, generator=torch.Generator().manual_seed(2 + i))
+        images = tiny_dcgan.synthesize(semwidget.Latents(ws=draws[:, None]))
+        k = int((images - x[i]).square().flatten(1).mean(1).argmin())
+        expected = draws[k] * math.sqrt(tiny_dcgan.z_dim) / draws[k].norm()
+        assert torch.allclose(best.latents.ws[i, 0], expected, atol=1e-5)
+    alone = invert(tiny_dcgan, x[1:2], steps=0, init="random", loss="mse", seed=3, progress=False)
+    assert torch.allclose(alone.latents.ws, best.latents.ws[1:2])
+
+
 def test_no_encoder_falls_back_and_warns_once_per_model(tiny_dcgan, tiny_style, monkeypatch):
-    monkeypatch.setattr(_invert, "_warned", set())
-    monkeypatch.setattr(_invert, "_encoder_for", lambda g: None)
+    monkeypatch.setattr(_starts, "_warned", set())
+    monkeypatch.setattr(_starts, "_encoder_for", lambda g: None)
     x = _targets(tiny_style, 1)
     with pytest.warns(UserWarning, match="no encoder for tiny-style; starting from the mean w"):
         inv = invert(tiny_style, x, steps=0, progress=False)
@@ -166,7 +187,7 @@ def test_an_encoder_guess_is_converted_to_the_space(tiny_style, monkeypatch):
             assert images.shape == (2, 3, 16, 16)
             return guess
 
-    monkeypatch.setattr(_invert, "_encoder_for", lambda g: Fake())
+    monkeypatch.setattr(_starts, "_encoder_for", lambda g: Fake())
     x = _targets(tiny_style, 2)
     wp = invert(tiny_style, x, steps=0, progress=False)
     assert wp.init == "encoder"
