@@ -43,7 +43,7 @@ def test_fit_recovers_the_planted_direction_and_its_scale(fitted):
         assert np.allclose(moved, amount * RES, atol=0.9), (amount, moved)  # a disc can leave the frame
 
 
-def test_edit_is_the_identity_at_zero_takes_one_t_per_sample_and_clamps(fitted):
+def test_edit_is_the_identity_at_zero_takes_one_t_per_sample_and_clamps(fitted, tmp_path: Path):
     g, cf = fitted
     latents = g.sample(3, seed=7)
     assert torch.equal(cf.edit(latents, 0.0).ws, latents.ws)
@@ -60,8 +60,14 @@ def test_edit_is_the_identity_at_zero_takes_one_t_per_sample_and_clamps(fitted):
         cf.edit(latents, [0.1, 0.2])
     with pytest.raises(ValueError, match="not fitted yet"):
         ContinuousFactor("zoom").edit(latents, 0.1)
-    # The direction works wherever directions do.
+    # The direction works wherever directions do, and saves like any other.
     assert torch.allclose(semwidget.edit(latents, cf.direction_, cf.step(0.1)).ws, cf.edit(latents, 0.1).ws)
+    saved = semwidget.Directions.load(cf.direction_.save(tmp_path / "shift"), g)
+    assert np.array_equal(saved.vectors, cf.direction_.vectors) and saved.notes["step"] == cf.g_.step.tolist()
+    assert cf.direction_.notes["recipe"] == (
+        "semwidget.ContinuousFactor('shift_x', learning_rate=0.1, n_trajectories=6, steps_per_target=20, "
+        "t_max=0.25, t_steps=2)"
+    )
 
 
 def test_sklearn_protocol():
