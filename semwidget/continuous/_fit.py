@@ -183,12 +183,13 @@ class ContinuousFactor(BaseEstimator):
 
     Defaults and cost: a fit runs n_trajectories × 2 signs × t_steps × steps_per_target
     image-steps (a forward and backward pass of one image): 32 × 2 × 3 × 10 = 1920 with
-    the defaults. On shapes-stylegan2 (64×64) that took 3.7-6 min on 2 CPU threads
-    shared with other work (load average 6-7 on 2 cores); with 5 steps per target the targets are reached less well
-    (relative error 0.13-0.23 instead of 0.06-0.16) and the edits are weaker; 2 targets
-    per side are slightly worse than 3. Measured on 48 held-out samples with the defaults,
-    shift_x: blurred masked error of G(edit(z, t)) against T_t(G(z)), over that of G(z),
-    0.50-0.51 at t = ±0.1 and 0.57-0.58 at ±0.15 (see :func:`semwidget.measure_transform`).
+    the defaults. On shapes-stylegan2 (64×64) shift_x took 3.6-6 min on 2 CPU threads
+    shared with other work (load average 3-7 on 2 cores; zoom 2.2 min). With 5 steps per
+    target the targets are reached less well (relative error 0.13-0.23 instead of
+    0.06-0.16) and the edits are weaker; 2 targets per side are slightly worse than 3.
+    Measured on 48 held-out samples with the defaults, shift_x: blurred masked error of
+    G(edit(z, t)) against T_t(G(z)), over that of G(z), 0.50-0.51 at t = ±0.1 and
+    0.57-0.58 at ±0.15 (see :func:`semwidget.measure_transform`).
     """
 
     _parameter_constraints: dict = {
