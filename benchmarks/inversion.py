@@ -23,7 +23,10 @@ machine, and as seconds per image. Baselines are plain Adam on MSE with a cosine
 ramp-down, no warm-up, no latent noise, no encoder (from the mean w / a random z).
 
 The defaults (8 images per set, steps 0, 50, 200 and the defaults' own count) take about
-10 minutes on two busy cores with one torch thread; ``--long`` adds 1,000-step runs.
+12 minutes on two busy cores with one torch thread (682 s measured, before the
+"defaults from the baseline's start" rows were added); ``--long`` adds 1,000-step runs.
+One thread because the two cores are shared: with two threads, a busy machine made
+every convolution several times slower (threads spinning for a core).
 """
 
 from __future__ import annotations
@@ -159,6 +162,8 @@ def sweep(g, x, fb, model, images, steps_list, long, baseline_init):
         f"{'met' if verdict else 'NOT met'} -->",
         flush=True,
     )
+    if default.init == "encoder":  # the schedule alone, from where the baseline starts
+        rows.append(measure(g, x, fb, model, images, "defaults", init=baseline_init)[0])
     for steps in sorted(set(steps_list + ([1000] if long else [])) - {DEFAULT_STEPS[space]}):
         rows.append(measure(g, x, fb, model, images, "defaults", steps=steps)[0])
     if "w" in spaces:

@@ -12,7 +12,7 @@ from torch import nn
 
 import semwidget
 from semwidget.common._progress import report_to
-from semwidget.inversion import Inversion, _starts, invert
+from semwidget.inversion import Inversion, Schedule, _starts, invert
 from semwidget.nets import StyleGAN2
 
 
@@ -119,6 +119,12 @@ def test_w_space_shares_one_code_and_w_plus_does_not(tiny_style):
     assert wp.space == "w+"
     assert not torch.equal(wp.latents.ws, wp.latents.ws[:, :1].expand_as(wp.latents.ws))
     assert wp.latents.space == "w"  # what the ws hold: mapped codes, as sample() gives
+
+
+def test_tied_layers_move_together(tiny_style):
+    x = _targets(tiny_style, 2)
+    tied = invert(tiny_style, x, steps=8, init="mean", schedule=Schedule(lr=0.3, tie=1.0), progress=False)
+    assert torch.allclose(tied.latents.ws, tied.latents.ws[:, :1].expand_as(tied.latents.ws), atol=1e-6)
 
 
 def test_starts(tiny_style):
