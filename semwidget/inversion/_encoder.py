@@ -75,7 +75,7 @@ REGISTRY: dict[str, EncoderEntry] = {
             model="digiface-dcgan",
             fingerprint="635980a9d3983454",
             file="digiface-dcgan-encoder.pt",
-            sha256="0" * 64,  # set when the trained weights are committed
+            sha256="3286b1d3b0b269ed337dd434438771e593960db86e3c00455cf3fdcb218fd597",
             space="z",
         ),
     ]
