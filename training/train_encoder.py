@@ -91,10 +91,10 @@ class ConfigMismatchError(ValueError):
 # ---- the generator and its data ------------------------------------------------------
 
 
-def load_generator(name: str) -> Any:
+def load_generator(name: str, device: str | None = None) -> Any:
     import semwidget
 
-    return semwidget.load(name, device="cpu")
+    return semwidget.load(name, device=device or "cpu")
 
 
 def space_of(generator: Any) -> str:
@@ -250,7 +250,8 @@ def evaluate(generator: Any, predict: Any, data: dict[str, torch.Tensor], normal
     samples, beside the mean latent's."""
     images, target = data["images"][:n], data["ws"][:n]
     with torch.inference_mode():
-        pred = as_ws(generator, predict(images).float(), normalize)
+        device = next(iter(predict.parameters())).device if isinstance(predict, torch.nn.Module) else "cpu"
+        pred = as_ws(generator, predict(images.to(device)).float().cpu(), normalize)
     mean = mean_latent(generator).expand_as(target)
     latent_mse = (pred - target).pow(2).mean().item()
     mean_mse = (mean - target).pow(2).mean().item()
@@ -317,6 +318,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, dict]:
     p.add_argument("--dest", type=Path, help="--export: file to write (default semwidget/inversion/weights/...)")
     p.add_argument("--minutes", type=float, help="wall-clock budget of this process (data generation included)")
     p.add_argument("--until", type=int, help="stop this process at this step (a later --resume continues)")
+    p.add_argument("--device", help="where the generator and the encoder run (default cpu; cuda when lent one)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default 500)")
     p.add_argument("--log-seconds", type=float, default=30.0, help="seconds between progress lines (default 30)")
@@ -379,7 +381,7 @@ def main(argv: list[str] | None = None, *, generator: Any = None) -> dict:
     if ckpt is None and ckpt_path.exists():
         raise FileExistsError(f"{ckpt_path} exists; pass --resume to continue it, or choose another --out")
     config = resolve_config(explicit, ckpt["config"] if ckpt else None)
-    generator = generator if generator is not None else load_generator(config["model"])
+    generator = generator if generator is not None else load_generator(config["model"], args.device)
     if ckpt is None:
         space = space_of(generator)
         config["mix"] = config["mix"] if config["mix"] is not None else (0.5 if space == "w+" else 0.0)
@@ -429,12 +431,12 @@ def _train(
     stop: list[str],
 ) -> dict:
     torch.manual_seed(config["seed"])
-    net = new_net(generator, config, latents)
+    net = new_net(generator, config, latents).to(generator.device)
     optim = torch.optim.AdamW(net.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
     step, train_seconds, evals = 0, 0.0, []
     if ckpt is not None:
         net.load_state_dict(ckpt["net"])
-        optim.load_state_dict(ckpt["optim"])
+        optim.load_state_dict(ckpt["optim"])  # moves its state to the parameters' device
         step, train_seconds, evals = ckpt["step"], float(ckpt["train_seconds"]), list(ckpt["evals"])
         log.info("resumed %s at step %d (trained %s)", out / "checkpoint.pt", step, _hms(train_seconds))
     log.info("%s parameters; %d training samples", f"{sum(p.numel() for p in net.parameters()):,}", len(images))
@@ -489,8 +491,8 @@ def _train(
         epoch, k = divmod(step, per_epoch)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(config["seed"] * 7919 + epoch))
         index = order[k * b : (k + 1) * b]
-        x = _from_uint8(images[index])
-        target = (latents[index] - mean) / std
+        x = _from_uint8(images[index]).to(generator.device)
+        target = (latents[index].to(generator.device) - mean) / std
         for group in optim.param_groups:
             group["lr"] = lr_at(step, config)
         pred = net.standardised(x)
