@@ -155,10 +155,13 @@ class ContinuousFactor(BaseEstimator):
     learning_rate : float, default 0.05
         Adam's learning rate, in units of the latent prior's spread.
     cache : path of a folder, optional
-        Each seed's trajectory is saved there after every target, so an interrupted
-        fit resumes; a folder made with other settings is refused.
+        Each seed's trajectory is saved there after every target (on a Dask cluster:
+        when its shard comes back), so an interrupted fit resumes; a folder made with
+        another model or other settings is refused.
     batch_size : int, default 16
-        Seeds whose trajectories run at once (each seed is 2 images, one per sign).
+        Seeds whose trajectories run at once (each seed is 2 images, one per sign):
+        one shard of the work, in this process or on a Dask worker (``fit(...,
+        client=)``). The result depends on it only by floating-point rounding.
     random_state : int, default 0
         The first seed.
     progress : bool, default True
@@ -272,15 +275,34 @@ class ContinuousFactor(BaseEstimator):
             lr=float(self.learning_rate),
         )
 
-    def fit(self, generator: object, y: None = None) -> ContinuousFactor:
-        """Run (or resume) the trajectories on ``generator`` and fit the direction; returns self."""
+    def fit(self, generator: object, y: None = None, *, client: Any = None) -> ContinuousFactor:
+        """Run (or resume) the trajectories on ``generator`` and fit the direction; returns self.
+
+        The trajectories run in shards of ``batch_size`` seeds, in this process or on
+        ``client`` (a ``dask.distributed.Client``; default the enclosing
+        :func:`semwidget.distributed` block's, else this process; ``pip install
+        'semwidget[distributed]'``). Workers load the generator by its zoo name or
+        checkpoint file (it must come from :func:`semwidget.load`); the fit is
+        bit-identical to one in this process when they compute on the same kind of
+        device, whatever the number of workers or the order shards finish in. With
+        ``cache``, this process writes each seed's trajectory as its shard comes back
+        (in process: after every target), so a stopped fit resumes.
+        """
         self._validate_params()
         start = time.perf_counter()
         g: Generator = as_generator(generator)
         plan = self._plan(g)
-        seeds = [int(self.random_state) + i for i in range(int(self.n_trajectories))]
+        seed, n = int(self.random_state), int(self.n_trajectories)
+        seeds = list(range(seed, seed + n))
         trajectories, z0 = run_trajectories(
-            g, plan, seeds, cache=self.cache, batch_size=int(self.batch_size), progress=bool(self.progress)
+            g,
+            plan,
+            seed,
+            n,
+            cache=self.cache,
+            batch_size=int(self.batch_size),
+            progress=bool(self.progress),
+            client=client,
         )
         t = plan.amounts
         order = np.argsort(t)

@@ -15,46 +15,41 @@ new progress bar per target. The pixel loss and the latent's prior (the unit the
 learning rate is in) are ``semwidget.inversion``'s own; the optimiser is Adam, written
 out (:class:`_Adam`).
 
-With a cache folder, each seed's trajectory is written (atomically) after every target,
-so an interrupted fit resumes at the target it was on; ``settings.json`` there records
-what made the trajectories, and a fit with other settings is refused, never mixed in.
+The seeds run in shards of ``batch_size`` through the shard map
+(:mod:`semwidget.distributed`), in this process or on a Dask cluster: a shard is the
+unit whose seeds step together, so it is the same in both places and so are the bits.
+The trajectory cache (:mod:`._trajectory_cache`) keeps one file per seed; shards whose
+seeds it holds finished are skipped.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import logging
 import math
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..common._progress import progress as progress_bar
-from ..files._atomic import atomic_write_bytes
-from ..files._errors import FileFormatError, MissingFileError, ModelMismatchError
-from ..files._safe import ArraySpec, npz_bytes, parse_json, read_json, read_npz
+from ..distributed import Models, Shard, ShardPlan, map_shards
+from ..distributed._client import resolve_client
 from ..generators._base import Generator
 from ..inversion._space import prior_for, z_radius
+from ._trajectory_cache import Trajectory, TrajectoryCache, TrajectoryStore, stack, unstack
 from ._transforms import Transform
 
 log = logging.getLogger(__name__)
 
-FORMAT = "semwidget.continuous-trajectories"
-VERSION = 1
 #: Each image must keep at least this fraction of valid pixels at the largest amount.
 MIN_VALID = 0.2
 #: The smallest amount must move the content by at least this many pixels.
 MIN_PIXELS = 0.5
 #: Names the trajectory loss in the cache's settings, so trajectories of an older loss are refused.
 LOSS_VERSION = "blurred-masked-mse/2"
-_FIX = "use another cache folder, or delete this one to start again"
 
 
 @dataclass(frozen=True)
@@ -109,36 +104,6 @@ class Plan:
         }
 
 
-def digest(settings: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Trajectory:
-    """One seed's trajectory (both branches), possibly unfinished.
-
-    Attributes
-    ----------
-    seed : int
-    params : ndarray of shape (branches, done, m, dim), float32
-        The optimised variable at the end of each target done (prior units for w and
-        w+, z itself for z); ``m`` is 1 for z and w, the number of layers for w+.
-    loss : ndarray of shape (branches, done)
-        The blurred masked error at the last step of each target.
-    baseline : ndarray of shape (branches, done)
-        The same error for the unedited image G(z₀).
-    """
-
-    seed: int
-    params: np.ndarray
-    loss: np.ndarray
-    baseline: np.ndarray
-
-    @property
-    def done(self) -> int:
-        return int(self.params.shape[1])
-
-
 # ---- the loss ------------------------------------------------------------------------
 
 
@@ -175,97 +140,6 @@ class BlurredMaskedMSE:
         channels = diff.shape[1]
         # Averaged over the valid pixels only, as inversion's losses do.
         return (diff.square() * mask).flatten(1).sum(1) / (mask.flatten(1).sum(1) * channels).clamp_min(1e-8)
-
-
-# ---- the cache -----------------------------------------------------------------------
-
-
-class TrajectoryCache:
-    """A folder of per-seed trajectories made with one set of settings."""
-
-    def __init__(self, folder: str | os.PathLike[str], settings: dict[str, Any], shape: tuple[int, int, int]) -> None:
-        self.folder = Path(folder)
-        self.settings = settings
-        self.digest = digest(settings)
-        self.branches, self.m, self.dim = shape
-        self.targets = len(settings["branches"][0])
-        if self.folder.exists() and not self.folder.is_dir():
-            raise FileFormatError(f"the trajectory cache {self.folder} is a file, not a folder; {_FIX}")
-        head = self.folder / "settings.json"
-        if head.exists():
-            self._check(read_json(head, "a continuous-factor trajectory cache's settings"))
-        else:
-            stray = sorted(self.folder.glob("seed-*.npz")) if self.folder.exists() else []
-            if stray:
-                raise FileFormatError(
-                    f"the trajectory cache {self.folder} holds {len(stray)} trajectories but no settings.json; {_FIX}"
-                )
-            record = {"format": FORMAT, "version": VERSION, "digest": self.digest, "settings": settings}
-            atomic_write_bytes(head, json.dumps(record, indent=2).encode())
-
-    def _check(self, stored: dict[str, Any]) -> None:
-        where = self.folder / "settings.json"
-        if stored.get("format") != FORMAT or stored.get("version") != VERSION:
-            raise FileFormatError(f"{where} is not version {VERSION} of {FORMAT}; {_FIX}")
-        old = stored.get("settings")
-        if not isinstance(old, dict):
-            raise FileFormatError(f"{where} holds no settings; {_FIX}")
-        if stored.get("digest") == self.digest and digest(old) == self.digest:
-            return
-        changed = [
-            f"{key}={json.dumps(old.get(key))[:120]} (this fit: {json.dumps(value)[:120]})"
-            for key, value in self.settings.items()
-            if old.get(key) != value
-        ]
-        raise ModelMismatchError(
-            f"the trajectory cache {self.folder} was made with other settings: {'; '.join(changed) or 'its digest'}. "
-            f"Trajectories are never mixed: {_FIX}, or fit with the settings it was made with."
-        )
-
-    def _path(self, seed: int) -> Path:
-        return self.folder / f"seed-{seed}.npz"
-
-    def load(self, seed: int) -> Trajectory | None:
-        path = self._path(seed)
-        if not os.path.lexists(path):
-            return None
-        b, m, dim = self.branches, self.m, self.dim
-        what = "a continuous-factor trajectory"
-        expected = {
-            "meta": ArraySpec("<U", ()),
-            "params": ArraySpec("<f4", (b, None, m, dim)),
-            "loss": ArraySpec("<f8", (b, None)),
-            "baseline": ArraySpec("<f8", (b, None)),
-        }
-        try:
-            arrays = read_npz(path, expected, what)
-            meta = parse_json(str(arrays["meta"][()]), f"{path}: its metadata", f"the JSON of {what}")
-        except MissingFileError:
-            return None
-        except FileFormatError as exc:
-            raise FileFormatError(f"{exc}; {_FIX}") from None
-        if meta.get("digest") != self.digest or meta.get("seed") != seed:
-            raise ModelMismatchError(
-                f"{path} was made with other settings (digest {str(meta.get('digest'))[:20]!r}, seed "
-                f"{str(meta.get('seed'))[:20]}; expected {self.digest!r}, seed {seed}); {_FIX}"
-            )
-        params, loss, baseline = arrays["params"], arrays["loss"], arrays["baseline"]
-        done = params.shape[1]
-        if loss.shape[1] != done or baseline.shape[1] != done or done > self.targets:
-            raise FileFormatError(f"{path} is damaged: {done} targets of latents, {loss.shape[1]} of losses; {_FIX}")
-        return Trajectory(seed, params, loss, baseline)
-
-    def save(self, trajectory: Trajectory) -> None:
-        meta = {"format": FORMAT, "version": VERSION, "digest": self.digest, "seed": trajectory.seed}
-        data = npz_bytes(
-            {
-                "meta": np.array(json.dumps(meta)),
-                "params": np.ascontiguousarray(trajectory.params, dtype=np.float32),
-                "loss": np.asarray(trajectory.loss, dtype=np.float64),
-                "baseline": np.asarray(trajectory.baseline, dtype=np.float64),
-            }
-        )
-        atomic_write_bytes(self._path(trajectory.seed), data)
 
 
 # ---- the latent being moved -------------------------------------------------------------
@@ -358,39 +232,77 @@ def _targets(transform: Transform, images: torch.Tensor, amounts: Sequence[float
 def run_trajectories(
     g: Generator,
     plan: Plan,
-    seeds: Sequence[int],
+    seed: int,
+    n: int,
     *,
     cache: str | os.PathLike[str] | None = None,
     batch_size: int = 16,
     progress: bool = True,
+    client: Any = None,
 ) -> tuple[list[Trajectory], np.ndarray | None]:
-    """Every seed's finished trajectory, in the order of ``seeds``, and the starting z₀
-    of each (shape (n, dim); None for w and w+, whose variable is an offset)."""
+    """The finished trajectories of seeds ``seed … seed + n − 1``, in order, and the
+    starting z₀ of each (shape (n, dim); None for w and w+, whose variable is an offset).
+
+    The seeds run in shards of ``batch_size`` (a shard's seeds step together) through
+    :func:`semwidget.distributed.map_shards`, in this process or on a Dask ``client``:
+    the same shards either way, so the same bits. Seeds whose trajectories the cache
+    holds finished are not computed; unfinished ones go on from their last target.
+    """
     check_plan(g, plan)
-    shape = variable_shape(g, plan)
-    store = None if cache is None else TrajectoryCache(cache, plan.settings(g), shape)
+    client = resolve_client(client)
+    targets = plan.targets_per_branch
+    cache_ = None if cache is None else TrajectoryCache(cache, plan.settings(g), variable_shape(g, plan))
     found: dict[int, Trajectory] = {}
-    if store is not None:
-        for s in seeds:
-            t = store.load(int(s))
+    if cache_ is not None:
+        for s in range(seed, seed + n):
+            t = cache_.load(s)
             if t is not None:
-                found[int(s)] = t
-    k_total = plan.targets_per_branch
-    chunks = [[int(s) for s in seeds[lo : lo + batch_size]] for lo in range(0, len(seeds), batch_size)]
-    # One tick per optimisation step of a chunk (its seeds step together).
-    remaining = sum(k_total - min(found[s].done if s in found else 0 for s in chunk) for chunk in chunks)
-    loss_fn = BlurredMaskedMSE(plan.sigma)
-    results: dict[int, Trajectory] = {}
-    starts: list[np.ndarray] = []
-    label = f"{plan.transform.name} trajectories"
-    with progress_bar(remaining * plan.steps, label, unit="step", enabled=progress) as bar:
-        for chunk in chunks:
-            done, z0 = _run_chunk(g, plan, chunk, found, store, loss_fn, bar)
-            results.update(done)
-            if z0 is not None:
-                starts.append(z0)
-    z0_all = np.concatenate(starts) if starts else None
-    return [results[int(s)] for s in seeds], z0_all
+                found[s] = t
+    store = TrajectoryStore(found, targets, cache_, write=client is not None)
+    # Each shard carries what the cache holds of its seeds, so a worker resumes them too.
+    shards = [replace(s, data=tuple(found.get(x) for x in s.seeds)) for s in ShardPlan(seed, n, batch_size).shards()]
+    work = TrajectoryWork(plan, cache_ if client is None else None)
+    results: list[Trajectory] = []
+    for shard, arrays in map_shards(
+        work,
+        shards,
+        generator=g,
+        client=client,
+        store=store,
+        desc=f"{plan.transform.name} trajectories",
+        unit="step",
+        # One tick per optimisation step of a shard (its seeds step together).
+        units=lambda shard: (targets - min(store.done(s) for s in shard.seeds)) * plan.steps,
+        progress=progress,
+    ):
+        results.extend(unstack(shard.seeds, arrays))
+    return results, start_codes(g, plan, range(seed, seed + n))
+
+
+def start_codes(g: Generator, plan: Plan, seeds: Sequence[int]) -> np.ndarray | None:
+    """Each seed's z₀ (float32, shape (n, z_dim)) for z; None for w and w+."""
+    if plan.space != "z":
+        return None
+    return sample_starts(g, seeds).ws[:, 0].float().cpu().numpy().astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TrajectoryWork:
+    """One shard of seeds: each one's trajectory from where ``shard.data`` (what the cache
+    held, one entry per seed, None for none) left it; yields them stacked (:func:`stack`).
+    With ``cache`` (in this process) each seed is saved after every target."""
+
+    plan: Plan
+    cache: TrajectoryCache | None = None
+
+    def __call__(self, shard: Shard, models: Models, tick: Callable[[int], None]) -> Iterator[dict[str, np.ndarray]]:
+        g = models.generator
+        assert g is not None, "a trajectory shard needs its generator"
+        seeds = list(shard.seeds)
+        held = shard.data if shard.data is not None else (None,) * len(seeds)
+        found = {s: t for s, t in zip(seeds, held) if t is not None}
+        done = _run_chunk(g, self.plan, seeds, found, self.cache, BlurredMaskedMSE(self.plan.sigma), tick)
+        yield stack([done[s] for s in seeds])
 
 
 def _run_chunk(
@@ -400,8 +312,8 @@ def _run_chunk(
     found: dict[int, Trajectory],
     store: TrajectoryCache | None,
     loss_fn: BlurredMaskedMSE,
-    bar: Any,
-) -> tuple[dict[int, Trajectory], np.ndarray | None]:
+    tick: Callable[[int], None],
+) -> dict[int, Trajectory]:
     n_branch, m, dim = variable_shape(g, plan)
     n = len(seeds)
     lat0 = sample_starts(g, seeds).to(g.device)
@@ -413,7 +325,6 @@ def _run_chunk(
     c = None if lat0.c is None else lat0.c[rows]
     latent = _Latent(g, plan, ws0)
     x = latent.start()[rows].clone()
-    z0 = None if plan.space != "z" else x[:n, 0].detach().cpu().numpy().astype(np.float32)
     k_total = plan.targets_per_branch
     params = np.zeros((n_branch * n, k_total, m, dim), dtype=np.float32)
     losses = np.zeros((n_branch * n, k_total))
@@ -448,7 +359,7 @@ def _run_chunk(
             opt.step(grad, plan.lr * _ramp((step + 0.5) / plan.steps))
             latent.project(var)
             last = per_image.detach()
-            bar.update(1)
+            tick(1)
         with torch.no_grad():
             x[idx] = var.detach()
         losses[active, k] = last.cpu().numpy() if last is not None else baselines[active, k]
@@ -457,8 +368,7 @@ def _run_chunk(
         if store is not None:
             for i in sorted({int(j) % n for j in active}):
                 store.save(_trajectory(seeds[i], i, n, n_branch, done, params, losses, baselines))
-    out = {s: _trajectory(s, i, n, n_branch, done, params, losses, baselines) for i, s in enumerate(seeds)}
-    return out, z0
+    return {s: _trajectory(s, i, n, n_branch, done, params, losses, baselines) for i, s in enumerate(seeds)}
 
 
 class _Adam:

@@ -60,6 +60,7 @@ def map_shards(
     desc: str = "working",
     units_per_sample: int = 1,
     unit: str = "img",
+    units: Callable[[Shard], int] | None = None,
     progress: bool = True,
 ) -> Iterator[tuple[Shard, Arrays]]:
     """Run ``work`` over ``shards``; yield ``(shard, arrays)`` in the order of ``shards``.
@@ -78,9 +79,10 @@ def map_shards(
     store : ShardStore, optional
         Shards it holds are not computed; each finished shard is put there (by this
         process, as shards finish), so a stopped run resumes.
-    desc, units_per_sample, unit, progress
-        The progress bar: in this process it counts ``units_per_sample`` units per
-        sample (ticked by ``work``); on a cluster it counts finished shards.
+    desc, units_per_sample, unit, units, progress
+        The progress bar: in this process it counts ``units(shard)`` units per shard
+        (default ``units_per_sample`` per sample), ticked by ``work``; on a cluster it
+        counts finished shards.
 
     Notes
     -----
@@ -95,7 +97,8 @@ def map_shards(
     threads = torch.get_num_threads()
     if client is None:
         models = Models(generator, scorer)
-        return _in_process(work, shards, models, store, threads, desc, units_per_sample, unit, progress)
+        count = units if units is not None else lambda shard: units_per_sample * len(shard)
+        return _in_process(work, shards, models, store, threads, desc, count, unit, progress)
     generator_spec = None if generator is None else describe_generator(generator)
     scorer_spec = None if scorer is None else describe_scorer(scorer)
     return _on_cluster(client, work, shards, generator_spec, scorer_spec, store, threads, desc, progress)
@@ -126,11 +129,11 @@ def _in_process(
     store: ShardStore,
     threads: int,
     desc: str,
-    per_sample: int,
+    count: Callable[[Shard], int],
     unit: str,
     progress: bool,
 ) -> Iterator[tuple[Shard, Arrays]]:
-    total = per_sample * sum(len(s) for s in shards)
+    total = sum(count(s) for s in shards)
     with progress_bar(total, desc, enabled=progress, unit=unit) as bar:
         for shard in shards:
             arrays = store.get(shard)
@@ -144,8 +147,8 @@ def _in_process(
                         parts.append(part)
                 arrays = join(parts)
                 store.put(shard, arrays)
-            else:
-                bar.update(per_sample * len(shard))
+            elif count(shard):
+                bar.update(count(shard))
             yield shard, arrays
 
 
