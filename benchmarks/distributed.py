@@ -1,17 +1,19 @@
 """The probe in this process and on a Dask cluster: shapes-stylegan2 scored by the world's
-factor predictor, in process (every torch thread) and on a LocalCluster of one-thread
-worker processes.
+factor predictor, in process and on a LocalCluster of worker processes, one torch thread
+per process (``--threads`` for the in-process run and the workers' shards).
 
     python benchmarks/distributed.py                       # 2048 samples: minutes on 2 cores
     python benchmarks/distributed.py --n-samples 100000    # the issue's figure: about an hour on 2 cores
     python benchmarks/distributed.py --workers 4 --shard-size 1024
+    python benchmarks/distributed.py --n-samples 51200 --shard-size 1024   # what fits in ~45 min here
 
 Prints, for each way: wall and CPU time and the peak resident memory of every process
 (the cluster's startup apart); the compute time of a shard on a worker and the overhead
 per shard (the time the workers' slots were not computing, per shard), from Dask's task
 stream; a check that shards recomputed here at the workers' thread count give the
 cluster's bits; and a worked estimate for 5×10⁵ samples on N workers from the measured
-per-shard figures. Each way runs in a fresh process, so its peak memory is its own.
+per-shard figures. Each way runs in a fresh process, so its peak memory is its own. The
+load average is printed around each way: on a shared machine the figures move with it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -50,8 +53,13 @@ def _cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def in_process(n: int, shard: int) -> dict:
-    """The probe here with every torch thread; then where one batch's time goes, at one thread."""
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def in_process(n: int, shard: int, threads: int) -> dict:
+    """The probe here with ``threads`` torch threads; then where one batch's time goes, at one thread."""
+    torch.set_num_threads(threads)
     g = semwidget.load("shapes-stylegan2", device="cpu")
     scorer = FactorScorer()
     semwidget.probe(g, scorer, n_samples=BATCH, batch_size=BATCH, progress=False)  # warm-up
@@ -68,8 +76,8 @@ def in_process(n: int, shard: int) -> dict:
     return {"wall": wall, "cpu": cpu, "rss": _rss_mib(), "gen_ms": (t1 - t0) / 256e-3, "score_ms": (t2 - t1) / 256e-3}
 
 
-def on_cluster(n: int, shard: int, workers: int) -> dict:
-    """Start the cluster, build the models on every worker, then the probe with one torch thread per shard."""
+def on_cluster(n: int, shard: int, workers: int, threads: int) -> dict:
+    """Start the cluster, build the models on every worker, then the probe with ``threads`` torch threads per shard."""
     from distributed import Client, LocalCluster, get_task_stream
 
     from semwidget.distributed import ShardPlan, describe_generator, describe_scorer
@@ -77,7 +85,7 @@ def on_cluster(n: int, shard: int, workers: int) -> dict:
     from semwidget.distributed._specs import prepare
     from semwidget.semantics._probe import ProbeWork
 
-    torch.set_num_threads(1)  # what the workers run each shard with
+    torch.set_num_threads(threads)  # what the workers run each shard with
     g = semwidget.load("shapes-stylegan2", device="cpu")
     scorer = FactorScorer()
     start = time.perf_counter()
@@ -107,7 +115,7 @@ def on_cluster(n: int, shard: int, workers: int) -> dict:
     plan = ShardPlan(0, n, shard).shards()
     same = []
     for s in (plan[0], plan[-1]):
-        rows = run_shard(ProbeWork(BATCH, None), s, specs[0], specs[1], 1)["scores"]
+        rows = run_shard(ProbeWork(BATCH, None), s, specs[0], specs[1], threads)["scores"]
         same.append(bool(np.array_equal(rows, result.scores[s.rows])))
     return {
         "started": started,
@@ -129,31 +137,41 @@ def main() -> None:
     parser.add_argument("--n-samples", type=int, default=2048)
     parser.add_argument("--shard-size", type=int, default=None, help="default: 1024, or n/8 for small runs")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
     parser.add_argument("--phase", choices=["local", "cluster"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     n = args.n_samples
     shard = args.shard_size or BATCH * max(1, min(1024, n // 8) // BATCH)
     if args.phase:
-        out = in_process(n, shard) if args.phase == "local" else on_cluster(n, shard, args.workers)
+        if args.phase == "local":
+            out = in_process(n, shard, args.threads)
+        else:
+            out = on_cluster(n, shard, args.workers, args.threads)
         print("RESULT " + json.dumps(out))
         return
 
     def run(phase: str) -> dict:
         cmd = [sys.executable, __file__, "--phase", phase, "--n-samples", str(n), "--shard-size", str(shard)]
-        done = subprocess.run([*cmd, "--workers", str(args.workers)], capture_output=True, text=True, check=True)
-        return json.loads(next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))[7:])
+        cmd += ["--workers", str(args.workers), "--threads", str(args.threads)]
+        before = _load()
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out = json.loads(next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))[7:])
+        print(f"[{phase}: load average {before} before, {_load()} after]")
+        return out
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads here; shapes-stylegan2 + FactorScorer")
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {_load()}; shapes-stylegan2 + FactorScorer")
+    print(f"{args.threads} torch thread(s) per process: the in-process run and each of {args.workers} workers")
     print(f"{n} samples, batches of {BATCH}, shards of {shard} ({math.ceil(n / shard)} shards)\n")
     local = run("local")
-    print(f"in process ({torch.get_num_threads()} threads): {local['wall']:.1f} s wall, {local['cpu']:.1f} CPU s,")
+    print(f"in process ({args.threads} thread(s)): {local['wall']:.1f} s wall, {local['cpu']:.1f} CPU s,")
     print(f"  {n / local['wall']:.1f} images/s, peak memory {local['rss']:.0f} MiB")
     print(f"  one thread, per image: generator {local['gen_ms']:.1f} ms, predictor {local['score_ms']:.1f} ms")
     c = run("cluster")
     per_shard = float(np.median(c["compute"]))
     slots = args.workers
     overhead = (c["wall"] * slots - sum(c["compute"])) / max(c["shards"], 1)
-    print(f"\non {args.workers} one-thread workers: startup {c['started']:.1f} s, models built by {c['warm']:.1f} s")
+    print(f"\non {args.workers} workers of {args.threads} thread(s): startup {c['started']:.1f} s,", end=" ")
+    print(f"models built by {c['warm']:.1f} s")
     print(f"  probe {c['wall']:7.1f} s wall, {n / c['wall']:6.1f} images/s; caller {c['cpu']:.1f} CPU s")
     rss = [round(x) for x in c["worker_rss"]]
     print(f"  peak memory: caller (scheduler inside) {c['rss']:.0f} MiB, workers {rss} MiB")
@@ -161,7 +179,10 @@ def main() -> None:
     print(f"  a shard of {shard}: {per_shard:.2f} s compute (median of {c['shards']}); overhead {overhead:.2f} s/shard")
     print(f"  a shard's CPU time on a worker: {c['shard_cpu']:.2f} s (its wall time on a core of its own)")
     print(f"  speed-up over in process: {local['wall'] / c['wall']:.2f}x")
-    print(f"  first and last shards recomputed here at one thread: bit-identical = {c['same']}")
+    print(f"  first and last shards recomputed here at {args.threads} thread(s): bit-identical = {c['same']}")
+    if n != 100_000:
+        local_min, cluster_min = local["wall"] * 1e5 / n / 60, (c["warm"] + c["wall"] * 1e5 / n) / 60
+        print(f"  linear in the samples, 100000 would take {local_min:.0f} min in process, {cluster_min:.0f} min here")
 
     shards = math.ceil(ESTIMATE_SAMPLES / shard)
     o = max(overhead, 0.0)
