@@ -7,9 +7,11 @@
 ``_transforms`` holds the transformations and their masks (and the sign convention),
 ``_trajectories`` the warm-started inversions along the curriculum and their cache,
 ``_monotone`` the monotone map g, ``_direction`` the joint fit of v and g, ``_fit`` the
-estimator, ``_measure`` the quantification.
+estimator, ``_measure`` the quantification, ``_files`` a fitted factor on disk
+(:func:`save_factor`, :func:`load_factor`; the Explorer's annotations hold the same record).
 """
 
+from ._files import load_factor, save_factor
 from ._fit import ContinuousFactor, TrajectorySummary
 from ._measure import Measured, TransformMeasurement, measure_transform
 from ._monotone import MonotoneMap, OutOfRangeWarning
@@ -26,5 +28,7 @@ __all__ = [
     "Transform",
     "TransformMeasurement",
     "as_transform",
+    "load_factor",
     "measure_transform",
+    "save_factor",
 ]

@@ -17,8 +17,9 @@ from PIL import Image
 from ..common import png_bytes
 from ..generators import Generator
 from ._annotations import Annotations
+from ._factor import factor_of
 from ._rendering import Renderer
-from ._state import Label, Session, code_bytes, code_key, labelled, loaded, new_block, new_real
+from ._state import Label, Session, code_bytes, code_key, factor_block, labelled, loaded, new_block, new_real
 
 
 def cell_label(renderer: Renderer, s: Session, cell: int, value: int, seen: Session | None = None) -> Session:
@@ -62,7 +63,17 @@ def to_annotations(g: Generator, s: Session, *, photos: bool = False) -> Annotat
         reals=[(r.name, r.psnr) for r in s.reals],
         real_codes=real_codes,
         photos=kept,
+        factors={b: block.factor.estimator for b, block in enumerate(s.blocks) if block.factor is not None},
+        moves=_file_moves(s),
     )
+
+
+def _file_moves(s: Session) -> list[tuple[str, int, float]]:
+    """Per-cell moves as a file keeps them: real images by their place (uids are this
+    process's), directions by index."""
+    place = {f"real:{r.uid}": f"real:{i}" for i, r in enumerate(s.reals)}
+    index = {d: i for i, d in enumerate(s.ids)}
+    return [(place.get(m.cell, m.cell), index[m.direction], m.step) for m in s.moves]
 
 
 def from_annotations(g: Generator, s: Session, annotations: Annotations) -> Session:
@@ -72,7 +83,11 @@ def from_annotations(g: Generator, s: Session, annotations: Annotations) -> Sess
         raise ValueError(
             f"label codes of shape {annotations.codes.shape[1:]} do not fit {g.name} ({g.num_ws}, {g.w_dim})"
         )
-    blocks = [new_block(g, d, recipe) for d, recipe in annotations.blocks]
+    blocks = []
+    for b, (d, recipe) in enumerate(annotations.blocks):
+        cf = annotations.factors.get(b)
+        # A factor's block keeps its own (maybe renamed) direction; its g comes from the factor.
+        blocks.append(new_block(g, d, recipe) if cf is None else factor_block(g, d, factor_of(g, cf), recipe))
     if annotations.codes is None:  # format 1: a label meant the plain sample of its seed
         seeds = [seed for _, seed, _ in annotations.labels]
         ws = g.sample(seeds=seeds).ws if seeds else torch.empty(0)
@@ -84,7 +99,7 @@ def from_annotations(g: Generator, s: Session, annotations: Annotations) -> Sess
     for i, (name, psnr) in enumerate(annotations.reals):
         photo = None if annotations.photos is None else png_bytes(annotations.photos[i])
         reals.append(new_real(name, torch.from_numpy(annotations.real_codes[i]), psnr, photo))  # type: ignore[index]
-    return loaded(s, blocks, annotations.layers, annotations.notes, labels, g.num_ws, reals)
+    return loaded(s, blocks, annotations.layers, annotations.notes, labels, g.num_ws, reals, annotations.moves)
 
 
 def _decode_png(data: bytes) -> np.ndarray:

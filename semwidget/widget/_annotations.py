@@ -3,14 +3,18 @@
 Names, labels (per attribute: the seed, ±1 and the latent code on screen when it was
 labelled), directions (every block, with the Python
 that recreates it), the layers each direction is applied at, notes, and the real images
-shown (their inverted latents; the photos themselves only when asked). Saved as
+shown (their inverted latents; the photos themselves only when asked), the continuous
+factors among the directions (their whole fitted record, :mod:`semwidget.continuous._files`)
+and the cells moved on their own along them. Saved as
 JSON + ``.npz`` through :func:`semwidget.files._atomic.save_json_npz`: no pickle, and a
 crash mid-save leaves the previous save whole.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +27,15 @@ from ..files._atomic import load_json_npz, save_json_npz
 from ..files._errors import FileFormatError, ModelMismatchError
 from ..files._safe import ArraySpec
 
-_FORMAT = "semwidget.annotations/2"
+_FORMAT = "semwidget.annotations/3"
+_FORMAT_NO_FACTORS = "semwidget.annotations/2"  # before continuous factors and per-cell moves, read still
 _FORMAT_SEEDS_ONLY = "semwidget.annotations/1"  # labels by seed alone, read still
 MAX_SEED = 2**63 - 1  # seeds are non-negative int64
 REAL_SEED = -1  # the "seed" of a label on a real image, which has none (its code says what it was)
 MAX_REALS = 16
 MAX_PHOTO_SIDE = 1024
+MAX_MOVES = 512
+_MOVE_CELL = re.compile(r"(seed|real):[0-9]{1,20}")
 
 
 @dataclass
@@ -56,6 +63,11 @@ class Annotations:
         Their inverted latents.
     photos : ndarray of shape (len(reals), R, R, 3), uint8, or None
         The images themselves, only when the user asked to keep them.
+    factors : dict of int to ContinuousFactor
+        The blocks that are continuous factors (by block index), fitted.
+    moves : list of (cell, direction, step)
+        Cells moved on their own along a factor: ``"seed:N"`` or ``"real:I"`` (the I-th
+        real image), the direction's index, the step added to its α for that cell.
     """
 
     model: dict[str, str]
@@ -67,6 +79,8 @@ class Annotations:
     reals: list[tuple[str, float]] = field(default_factory=list)
     real_codes: np.ndarray | None = None
     photos: np.ndarray | None = None
+    factors: dict[int, Any] = field(default_factory=dict)
+    moves: list[tuple[str, int, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         k = sum(len(d) for d, _ in self.blocks)
@@ -87,6 +101,26 @@ class Annotations:
                     f"label codes must be finite, of shape ({len(self.labels)}, num_ws, w_dim); got {self.codes.shape}"
                 )
         self._check_reals()
+        self._check_factors(k)
+
+    def _check_factors(self, k: int) -> None:
+        from ..continuous import ContinuousFactor
+
+        for b, cf in self.factors.items():
+            if not (_is_int(b) and 0 <= b < len(self.blocks)) or not isinstance(cf, ContinuousFactor):
+                raise ValueError(f"factors map block indices in [0, {len(self.blocks)}) to ContinuousFactor objects")
+            if not hasattr(cf, "direction_") or len(self.blocks[b][0]) != 1:
+                raise ValueError(f"the factor of block {b} must be fitted, and its block one direction")
+        if len(self.moves) > MAX_MOVES:
+            raise ValueError(f"at most {MAX_MOVES} per-cell moves; got {len(self.moves)}")
+        for move in self.moves:
+            ok = isinstance(move, (tuple, list)) and len(move) == 3
+            cell, d, step = move if ok else ("", -1, math.nan)
+            if not (isinstance(cell, str) and _MOVE_CELL.fullmatch(cell) and _is_int(d) and 0 <= d < k):
+                raise ValueError(f"a per-cell move is ['seed:N' or 'real:I', direction index, step]; got {move!r:.80}")
+            if not (_is_number(step) and math.isfinite(step)):
+                raise ValueError(f"a per-cell move's step must be a finite number; got {step!r:.40}")
+        self.moves = [(str(c), int(d), float(x)) for c, d, x in self.moves]
 
     def _check_reals(self) -> None:
         m = len(self.reals)
@@ -113,9 +147,14 @@ class Annotations:
         """Write ``<path>.json`` and its arrays atomically; returns the JSON path."""
         arrays: dict[str, Any] = {}
         blocks = []
+        from ..continuous._files import factor_arrays, factor_meta
+
         for b, (d, recipe) in enumerate(self.blocks):
             arrays.update(d.to_arrays(prefix=f"block{b}_"))
             blocks.append({"directions": d.to_meta(), "recipe": recipe})
+            if b in self.factors:
+                blocks[-1]["factor"] = factor_meta(self.factors[b])
+                arrays.update(factor_arrays(self.factors[b], prefix=f"block{b}_factor_"))
         meta = {
             "format": _FORMAT,
             "model": self.model,
@@ -123,6 +162,7 @@ class Annotations:
             "layers": self.layers,
             "notes": self.notes,
             "labels": [[a, s, v] for a, s, v in self.labels],
+            "moves": [[c, d, x] for c, d, x in self.moves],
         }
         if self.codes is not None:
             arrays["label_codes"] = self.codes
@@ -142,8 +182,15 @@ class Annotations:
         (then a warning); label codes or directions whose shapes do not fit its latents
         are refused either way. A damaged file raises :class:`~semwidget.FileFormatError`.
         """
+        from ..continuous._files import factor_from_saved
+
         meta, arrays = load_json_npz(path, "semwidget annotations", lambda m: _saved_arrays(m, str(path)))
         try:
+            factors = {
+                i: factor_from_saved(b["factor"], arrays, prefix=f"block{i}_factor_", where=str(path))
+                for i, b in enumerate(meta["blocks"])
+                if "factor" in b
+            }
             blocks = [
                 (Directions.from_saved(b["directions"], arrays, prefix=f"block{i}_", where=str(path)), b.get("recipe"))
                 for i, b in enumerate(meta["blocks"])
@@ -167,6 +214,8 @@ class Annotations:
                 reals,  # type: ignore[arg-type]
                 arrays.get("real_codes"),
                 arrays.get("photos"),
+                factors,
+                [tuple(x) for x in meta.get("moves", [])],  # type: ignore[misc]
             )
         except FileFormatError:
             raise
@@ -209,6 +258,8 @@ class Annotations:
                 )
         for d, _ in self.blocks:
             d.check_fits(generator, where)
+        for cf in self.factors.values():
+            cf.direction_.check_fits(generator, where)
 
 
 def _is_number(x: Any) -> bool:
@@ -227,7 +278,7 @@ def _seed(text: Any) -> int:
 
 def _saved_arrays(meta: dict[str, Any], where: str) -> dict[str, ArraySpec]:
     """The arrays an annotations manifest promises, after checking its fields."""
-    if meta.get("format") not in (_FORMAT, _FORMAT_SEEDS_ONLY):
+    if meta.get("format") not in (_FORMAT, _FORMAT_NO_FACTORS, _FORMAT_SEEDS_ONLY):
         raise FileFormatError(f"{where} is not a semwidget annotations file (expected format {_FORMAT!r})")
     model, blocks, labels = meta.get("model"), meta.get("blocks"), meta.get("labels")
     if not (isinstance(model, dict) and all(isinstance(model.get(x), str) for x in ("name", "fingerprint"))):
@@ -246,6 +297,13 @@ def _saved_arrays(meta: dict[str, Any], where: str) -> dict[str, ArraySpec]:
         if not isinstance(b.get("recipe"), (str, type(None))):
             raise FileFormatError(f"{where}: the recipe of block {i} should be a string or null")
         specs.update(Directions.saved_arrays(b.get("directions"), prefix=f"block{i}_", where=where))
+        if "factor" in b:
+            from ..continuous._files import saved_factor_arrays
+
+            specs.update(saved_factor_arrays(b["factor"], prefix=f"block{i}_factor_", where=where))
+    moves = meta.get("moves", [])
+    if not (isinstance(moves, list) and len(moves) <= MAX_MOVES and all(isinstance(x, list) for x in moves)):
+        raise FileFormatError(f"{where}: 'moves' should be a list of at most {MAX_MOVES} [cell, direction, step]")
     if meta["format"] == _FORMAT_SEEDS_ONLY:
         if not isinstance(labels, dict) or not all(isinstance(v, dict) for v in labels.values()):
             raise FileFormatError(f"{where}: 'labels' should map attributes to {{seed: ±1}}")

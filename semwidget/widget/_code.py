@@ -12,6 +12,7 @@ import re
 from ..directions import Directions
 from ..generators import Generator
 from ..zoo import CATALOG
+from ._content import cell_steps
 from ._state import Session
 
 # The keyword arguments each finder's recipe may carry, and the type of each value.
@@ -83,6 +84,32 @@ def _recreate(d: Directions, call: str | None) -> str | None:
     return f"{call}.fit(G).directions_"
 
 
+def _cell_moves(g: Generator, s: Session) -> list[str]:
+    """The samples moved on their own along a factor, each edited alone (real images are
+    not in this code: they have no seed)."""
+    where: dict[int, tuple[int, int, Directions]] = {}
+    for b, block in enumerate(s.blocks):
+        for row in range(len(block.directions)):
+            where[len(where)] = (b, row, block.directions)
+    moved = {c: steps for c, steps in cell_steps(s).items() if c < s.n_samples}
+    if not moved:
+        return []
+    lines = ["# cells moved on their own along a factor", f"cells = [latents[i] for i in range({s.n_samples})]"]
+    for c, steps in sorted(moved.items()):
+        for i, total in sorted(steps.items()):
+            b, row, d = where[i]
+            cols = s.layers[i]
+            extra = total - s.alphas[i]
+            if extra == 0 or not cols:
+                continue
+            args = [f"cells[{c}]", f"d{b}[{row}]", _number(extra)]
+            if len(cols) != g.num_ws:
+                args.append(f"layers={[s.columns[j].ws for j in cols]}")
+            lines.append(f"cells[{c}] = semwidget.edit({', '.join(args)})  # {d.labels[row]!r}, seed {s.seed + c}")
+    lines.append("latents = semwidget.Latents.concat(cells)")
+    return lines
+
+
 def edit_code(g: Generator, s: Session, columns: int) -> str:
     lines = ["import semwidget", ""]
     if g.name in CATALOG:
@@ -116,5 +143,6 @@ def edit_code(g: Generator, s: Session, columns: int) -> str:
             if d.is_latent and len(cols) != g.num_ws:
                 args.append(f"layers={[s.columns[c].ws for c in cols]}")
             lines.append(f"latents = semwidget.edit(latents, {', '.join(args)})  # {d.labels[row]!r}")
+    lines += _cell_moves(g, s)
     lines.append(f"semwidget.image_grid(G.synthesize(latents), ncols={columns})")
     return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ reads are published from the new session. Renders and jobs run on the worker thr
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections import OrderedDict
@@ -37,6 +38,8 @@ from . import _state as st
 from ._annotating import cell_label, cell_labels, from_annotations, to_annotations
 from ._annotations import Annotations
 from ._code import edit_code
+from ._content import frame_amounts, moved
+from ._factor import factor_of
 from ._files import annotation_file
 from ._protocol import NUMBERED, ProtocolError, check_trait_write, parse_request, request_id
 from ._rendering import Renderer
@@ -89,6 +92,16 @@ class Explorer(anywidget.AnyWidget):
     invert_options : dict, optional
         Keyword arguments for :func:`semwidget.invert` when the Explorer inverts
         images (``steps``, ``loss``, ``space``, ...); default: its defaults.
+    factors : ContinuousFactor, str, or a list of them, optional
+        Continuous factors (:class:`semwidget.ContinuousFactor`), fitted or to be fitted
+        here (a transform's name, or an unfitted estimator). Each gets a handle that
+        shows its amount in the transformation's units ("+12 px", "×1.20", "+15°"), and
+        they let the user move the content of an image: drag inside a cell to shift it
+        (``shift_x``/``shift_y``), Shift+drag to turn it (``rotation``), the wheel to
+        zoom (``zoom``); every cell follows, or only the one under the mouse.
+    factor_options : dict, optional
+        Keyword arguments for :class:`semwidget.ContinuousFactor` when the Explorer fits
+        a factor (from a name here, :meth:`add_factors`, or the page's fit button).
     """
 
     _esm = _static("widget.js", _UNBUILT)
@@ -132,6 +145,8 @@ class Explorer(anywidget.AnyWidget):
         annotations_dir: str | Path = "semwidget-annotations",
         images: Any = None,
         invert_options: dict[str, Any] | None = None,
+        factors: Any = None,
+        factor_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs:  # fail loudly on typos rather than pass them to ipywidgets
@@ -144,7 +159,8 @@ class Explorer(anywidget.AnyWidget):
         given = [directions] if isinstance(directions, Directions) else list(directions)
         if not given or not all(isinstance(d, Directions) for d in given):
             raise TypeError(f"directions must be semwidget.Directions or a list of them; got {directions!r:.80}")
-        blocks = [st.new_block(g, d) for d in given]
+        self._factor_options = dict(factor_options or {})
+        blocks = [st.new_block(g, d) for d in given] + _factor_blocks(g, factors, self._factor_options)
         self._invert_options = dict(invert_options or {})
         reals = [] if images is None else _initial_reals(g, images, **self._invert_options)
         self._generator = g
@@ -203,6 +219,10 @@ class Explorer(anywidget.AnyWidget):
             "invert": self._on_invert,
             "remove_image": self._on_remove_image,
             "original": self._on_original,
+            "shift_content": self._on_shift_content,
+            "turn_content": self._on_turn_content,
+            "zoom_content": self._on_zoom_content,
+            "fit_factor": self._on_fit_factor,
         }
         self._publish(self._history.now)
         self._worker = Worker(self._render, self._report)
@@ -315,6 +335,26 @@ class Explorer(anywidget.AnyWidget):
         samples. Undo takes them off again."""
         cells = _initial_reals(self._generator, images, names, **{**self._invert_options, **options})
         self._change(lambda s: st.with_reals(s, cells), seq=0)
+
+    @property
+    def factors(self) -> list[Any]:
+        """The continuous factors shown, in order (copies: refitting one changes nothing here)."""
+        return [copy.deepcopy(b.factor.estimator) for b in self.state.blocks if b.factor is not None]
+
+    def add_factors(self, *factors: Any, **options: Any) -> None:
+        """Add continuous factors, each with its handle: fitted
+        :class:`semwidget.ContinuousFactor` objects as they are, transform names or
+        unfitted ones fitted here (with ``options`` over the Explorer's
+        ``factor_options``). Undo takes them off again."""
+        blocks = _factor_blocks(self._generator, list(factors), {**self._factor_options, **options})
+        num_ws = self._generator.num_ws
+
+        def add(s: st.Session) -> st.Session:
+            for b in blocks:
+                s = st.with_block(s, b, num_ws)
+            return s
+
+        self._change(add, seq=0)
 
     def save_annotations(self, path: str | Path, *, photos: bool = False) -> Path:
         """Save names, labels, directions, their layers, notes and the real images'
@@ -529,6 +569,30 @@ class Explorer(anywidget.AnyWidget):
             raise ValueError(f"no original image for real image {uid} (gone, or loaded without photos)")
         self.send({"kind": "original", "uid": uid}, [cell.original])
 
+    def _on_shift_content(self, seq: int, cell: int, dx: float, dy: float, scope: str, final: bool) -> None:
+        self._move_content(seq, "shift", (dx, dy), cell, scope, final)
+
+    def _on_turn_content(self, seq: int, cell: int, degrees: float, scope: str, final: bool) -> None:
+        self._move_content(seq, "turn", (degrees,), cell, scope, final)
+
+    def _on_zoom_content(self, seq: int, cell: int, ratio: float, scope: str, final: bool) -> None:
+        self._move_content(seq, "zoom", (ratio,), cell, scope, final)
+
+    def _move_content(
+        self, seq: int, gesture: str, amount: tuple[float, ...], cell: int, scope: str, final: bool
+    ) -> None:
+        # The page does not know g: the handles follow the kernel's α even mid-gesture.
+        change = lambda s: moved(s, gesture, amount, cell, scope)  # noqa: E731
+        self._change(change, seq=seq, commit=final, publish=True)
+
+    def _on_fit_factor(self, transform: str) -> None:
+        def job() -> None:
+            cf = _jobs.fit_factor(self._generator, transform, self._factor_options, self._job_progress)
+            block = _factor_block(self._generator, cf)
+            self._change(lambda s: st.with_block(s, block, self._generator.num_ws), seq=0)
+
+        self._submit("fit_factor", job)
+
     def _saved_as(self, _result: object, name: str) -> None:
         with self.hold_sync():
             self.annotations_path = name  # what the page typed, shown back in its field
@@ -537,12 +601,18 @@ class Explorer(anywidget.AnyWidget):
     # ---- changes ------------------------------------------------------------------------
 
     def _change(
-        self, change: Callable[[st.Session], st.Session], *, seq: int | None = None, commit: bool = True
+        self,
+        change: Callable[[st.Session], st.Session],
+        *,
+        seq: int | None = None,
+        commit: bool = True,
+        publish: bool = False,
     ) -> None:
-        """Apply ``change`` to the session, publish it, and (with a ``seq``) render it."""
+        """Apply ``change`` to the session, publish it (a preview only with ``publish``),
+        and (with a ``seq``) render it."""
         with self._lock:
             new = self._history.apply(change, commit=commit)
-            if commit:
+            if commit or publish:
                 self._publish(new)
             if seq is not None:
                 self._request_render(seq, new, commit)
@@ -613,6 +683,7 @@ class Explorer(anywidget.AnyWidget):
                 for r in s.reals
             ],
         }
+        meta["amounts"], meta["cell_amounts"] = frame_amounts(s)
         with self._lock:
             self._shown[s.version] = s
             while len(self._shown) > _SHOWN:
@@ -713,6 +784,28 @@ def _initial_reals(g: Generator, images: Any, names: list[str] | None = None, **
     if isinstance(images, Inversion):  # inverted already: options do not apply
         return _reals.cells_of(g, images, names)
     return _reals.invert_cells(g, images, names, **options)
+
+
+def _factor_blocks(g: Generator, factors: Any, options: dict[str, Any]) -> list[st.Block]:
+    """Session blocks for ``factors``: fitted ones as they are, names and unfitted ones fitted here."""
+    from ..continuous import ContinuousFactor
+
+    if factors is None:
+        return []
+    given = [factors] if isinstance(factors, (str, ContinuousFactor)) else list(factors)
+    out = []
+    for f in given:
+        if isinstance(f, str):
+            f = ContinuousFactor(f, **options)
+        if isinstance(f, ContinuousFactor) and not hasattr(f, "direction_"):
+            f = f.fit(g)
+        out.append(_factor_block(g, f))
+    return out
+
+
+def _factor_block(g: Generator, cf: Any) -> st.Block:
+    factor = factor_of(g, cf)
+    return st.factor_block(g, factor.estimator.direction_, factor)
 
 
 def _default_directions(g: Generator) -> Directions:

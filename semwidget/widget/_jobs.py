@@ -26,7 +26,7 @@ from ..scorers import Scorer
 from ..semantics._rescore import rescore
 from . import _reals
 from ._rendering import Renderer, edited
-from ._state import RealCell, Session
+from ._state import RealCell, Session, clamped_alphas
 
 Progress = Callable[[str, int, int], None]  # (label, done, total); raises Cancelled when asked to stop
 
@@ -53,7 +53,7 @@ def image_change_heatmap(g: Generator, base: Latents, s: Session, progress: Prog
         alphas = [0.0] * k
         alphas[i] = 0.5 * s.extents[i]
         layers = tuple((j,) if r == i else () for r in range(k))
-        probe = replace(s, alphas=tuple(alphas), active=(i,), layers=layers, pad=())
+        probe = replace(s, alphas=tuple(alphas), active=(i,), layers=layers, pad=(), moves=())
         moved = g.synthesize(edited(base, probe))
         values[i][j] = float((moved - reference).abs().mean() / 2)
         progress("heatmap", done + 1, len(cells))
@@ -107,6 +107,15 @@ def invert(
         return _reals.invert_cells(g, images, names, **options)
 
 
+def fit_factor(g: Generator, transform: str, options: dict[str, Any], progress: Progress) -> Any:
+    """A :class:`~semwidget.ContinuousFactor` fitted on ``g``: one progress step (and chance
+    to cancel) per optimiser step of its trajectories."""
+    from ..continuous import ContinuousFactor  # the fit's machinery loads when first used
+
+    with report_to(progress):
+        return ContinuousFactor(transform, **{**options, "progress": True}).fit(g)
+
+
 # ---- exports ------------------------------------------------------------------------------
 
 
@@ -128,9 +137,9 @@ def gif_frames(
     out = []
     for f in range(frames):
         a = -extent + 2 * extent * f / (frames - 1)
-        alphas = tuple(a if i == direction else x for i, x in enumerate(s.alphas))
+        alphas = clamped_alphas(s, [a if i == direction else x for i, x in enumerate(s.alphas)])
         step = replace(s, alphas=alphas, layers=layers).check()
-        out.append((a, g.synthesize(edited(base, step))))
+        out.append((alphas[direction], g.synthesize(edited(base, step))))
         progress("GIF", f + 1, frames)
     return out
 

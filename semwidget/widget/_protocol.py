@@ -46,13 +46,23 @@ save, load   {path}                           a *name* inside the Explorer's ann
 invert       {seq, names: [str]} + [bytes]    image files to invert and show after the samples
 remove_image {seq, uid}                       take a real image off the grid
 original     {uid}                            ask for the image a real cell was fitted to
+shift_content {seq, cell, dx, dy, scope, final}  a drag inside a cell: the content moves dx image
+             widths right and dy heights down (since the previous request), through the
+             fitted shift_x / shift_y factors; scope "all" moves every cell (the factors'
+             α), "cell" only this one (a per-cell move in the session)
+turn_content {seq, cell, degrees, scope, final}  Shift+drag: turns it counter-clockwise (rotation)
+zoom_content {seq, cell, ratio, scope, final}    the wheel: scales it by ratio (zoom)
+fit_factor   {transform}                      fit a ContinuousFactor here (a job) and add it
 
 Kernel → front end (events)
 ---------------------------
 ack      {rid}
 frame    {seq, version, seed, mime, width, height, cell, columns, count, checksum, reals} + [bytes]
          ``version``: the session state it shows; ``seed``: first seed of the grid;
-         ``reals``: [{uid, name, psnr, original}] for the cells after the samples.
+         ``reals``: [{uid, name, psnr, original}] for the cells after the samples;
+         ``amounts``: [{id, t, text}] per factor direction, its amount in the
+         transformation's units ("+12 px", "×1.20", "+15°"; "· max" at the fitted end);
+         ``cell_amounts``: [{cell, text}] for cells moved on their own.
 error    {seq: int | null, message: str}      shown in the widget; it keeps working
 file     {name, mime} + [bytes]               a download
 code     {text: str}                          for the clipboard

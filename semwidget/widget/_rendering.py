@@ -18,11 +18,13 @@ from ..directions._edits import edit
 from ..generators import Generator
 from ..generators._latents import Latents
 from . import _frames
+from ._content import with_moves
 from ._state import Session
 
 
 def edited(base: Latents, s: Session) -> Latents:
-    """Every direction with a nonzero α, applied at its chosen columns (a joint edit)."""
+    """Every direction with a nonzero α, applied at its chosen columns (a joint edit),
+    then the cells moved on their own along factors."""
     latents = base
     columns = s.columns
     for i, ((block, row), a) in enumerate(zip(s.directions, s.alphas)):
@@ -36,7 +38,7 @@ def edited(base: Latents, s: Session) -> Latents:
             latents = edit(latents, d[row], a, layers=ws, scale=scale)  # type: ignore[arg-type]
         else:
             latents = edit(latents, d[row], a, scale=scale)
-    return latents
+    return with_moves(latents, s)
 
 
 class _Lru(OrderedDict[Any, Any]):

@@ -24,11 +24,13 @@ import torch
 from ..directions import Directions
 from ..generators import Generator
 from ..semantics._columns import Column, heatmap_columns
+from ._factor import Factor
 
 MAX_DIRECTIONS = 256  # directions in one session (the schema's index bounds)
 MAX_EXTENTS = 100.0  # α beyond this many handle extents is refused: far outside any sensible edit
 MAX_UNDO = 100
 MAX_REALS = 16  # real images in one session (the schema's bounds on an "invert" request)
+MAX_MOVES = 512  # per-cell moves (cells × factors): far more than a grid of 80 cells shows at once
 _ROWS = 256  # direction id = block uid * _ROWS + row
 _PROBE_SEED = 10_000_019  # samples that measure a handle's reach, apart from the grid's seeds
 
@@ -46,6 +48,7 @@ class Block:
     directions: Directions
     recipe: str | None
     extents: tuple[float, ...]
+    factor: Factor | None = None  # a continuous factor's one direction: α is its step g(t)
 
     def __eq__(self, other: object) -> bool:
         # Vectors are fixed per uid (a rename changes labels only), so this is content equality.
@@ -107,6 +110,17 @@ class RealCell:
         return np.frombuffer(self.code, dtype=np.float32).reshape(num_ws, w_dim)
 
 
+@dataclass(frozen=True)
+class Move:
+    """One cell moved on its own along a factor direction ("only the cell under the mouse"):
+    ``step`` is added to the direction's α for that cell, the sum clamped to the fitted
+    range. ``cell`` names the image, not its place: ``"seed:N"`` or ``"real:UID"``."""
+
+    cell: str
+    direction: int  # the direction's id
+    step: float
+
+
 def new_real(name: str, ws: torch.Tensor, psnr: float, original: bytes | None) -> RealCell:
     if not math.isfinite(psnr):
         raise ValueError(f"a real image's PSNR must be finite; got {psnr!r}")
@@ -138,6 +152,7 @@ class Session:
     attribute: str = ""
     labels: tuple[Label, ...] = ()
     reals: tuple[RealCell, ...] = ()  # shown after the n_samples samples
+    moves: tuple[Move, ...] = ()  # per-cell moves, sorted by (cell, direction)
     version: int = field(default=0, compare=False)
 
     # ---- derived -------------------------------------------------------------------
@@ -156,6 +171,15 @@ class Session:
         """Grid cells: the samples, then the real images."""
         return self.n_samples + len(self.reals)
 
+    def cell_key(self, cell: int) -> str:
+        """What a cell shows, as per-cell moves name it: its seed, or its real image's uid."""
+        if cell < self.n_samples:
+            return f"seed:{self.seed + cell}"
+        return f"real:{self.reals[cell - self.n_samples].uid}"
+
+    def factor_at(self, index: int) -> Factor | None:
+        return self.directions[index][0].factor
+
     def cell_seed(self, cell: int) -> int:
         """The seed of a sample's cell; -1 for a real image's (it has no seed)."""
         return self.seed + cell if cell < self.n_samples else -1
@@ -171,7 +195,7 @@ class Session:
 
     def render_key(self) -> tuple[object, ...]:
         """What the images depend on: seeds, real images, the directions' vectors, α and layers."""
-        return (self.base_key(), tuple(b.uid for b in self.blocks), self.alphas, self.layers)
+        return (self.base_key(), tuple(b.uid for b in self.blocks), self.alphas, self.layers, self.moves)
 
     def base_key(self) -> tuple[object, ...]:
         """What the unedited latents depend on: the seeds and the real images."""
@@ -219,6 +243,8 @@ class Session:
                     "extent": extent,
                     "notes": notes,
                     "warning": str(d.notes.get("warning", "")),
+                    "factor": None if b.factor is None else b.factor.transform,
+                    "steps": None if b.factor is None else list(b.factor.step_range),
                 }
             )
         return rows
@@ -236,6 +262,9 @@ class Session:
                 raise ValueError(f"alpha for direction {i} must be a finite number; got {a!r}")
             if abs(a) > MAX_EXTENTS * extent:
                 raise ValueError(f"alpha {a!r} for direction {i} is outside ±{MAX_EXTENTS * extent:.3g}")
+            f = self.factor_at(i)
+            if f is not None and not f.step_range[0] <= a <= f.step_range[1]:
+                raise ValueError(f"alpha {a!r} for the {f.transform} factor is outside its fitted steps {f.step_range}")
         m = len(self.columns)
         for i, cols in enumerate(self.layers):
             bad = [c for c in cols if not (0 <= c < m and self.applicable(i, c))]
@@ -249,7 +278,24 @@ class Session:
             raise ValueError(f"seed must be in [0, 2**32); got {self.seed}")
         if len(self.reals) > MAX_REALS:
             raise ValueError(f"a session shows at most {MAX_REALS} real images; this one would have {len(self.reals)}")
+        self._check_moves()
         return self
+
+    def _check_moves(self) -> None:
+        if len(self.moves) > MAX_MOVES:
+            raise ValueError(f"a session holds at most {MAX_MOVES} per-cell moves; this one has {len(self.moves)}")
+        keys = [(m.cell, m.direction) for m in self.moves]
+        if keys != sorted(set(keys)):
+            raise ValueError("per-cell moves must be distinct and sorted by (cell, direction)")
+        index = {d: i for i, d in enumerate(self.ids)}
+        for m in self.moves:
+            i = index.get(m.direction)
+            f = None if i is None else self.factor_at(i)
+            if f is None or i not in self.active:
+                raise ValueError(f"cell {m.cell} is moved along {m.direction}, which is no factor with a handle")
+            lo, hi = f.step_range
+            if not (math.isfinite(m.step) and abs(m.step) <= hi - lo):
+                raise ValueError(f"a per-cell move of {m.step!r} is beyond the {f.transform} factor's steps")
 
 
 # ---- blocks -----------------------------------------------------------------------------
@@ -274,6 +320,20 @@ def new_block(g: Generator, directions: Directions, recipe: str | None = None) -
     directions.check_model(g.fingerprint)
     extents = tuple(_extent(g, directions[i]) for i in range(len(directions)))
     return Block(next(_uids), directions, recipe or directions.notes.get("recipe"), extents)
+
+
+def factor_block(g: Generator, directions: Directions, factor: Factor, recipe: str | None = None) -> Block:
+    """A block for a continuous factor's one direction: α is the raw step g(t), and its
+    handle reaches the larger end of the fitted steps."""
+    if len(directions) != 1 or not directions.is_latent or directions.sigmas is not None:
+        raise ValueError(
+            f"a factor moves by raw steps along one latent direction; got {len(directions)} in "
+            f"{directions.space!r}{' with σ' if directions.sigmas is not None else ''}"
+        )
+    if directions.dim != g.w_dim:
+        raise ValueError(f"a factor of dimension {directions.dim} does not fit {g.name} (w_dim={g.w_dim})")
+    directions.check_model(g.fingerprint)
+    return Block(next(_uids), directions, recipe or directions.notes.get("recipe"), (factor.extent,), factor)
 
 
 def _extent(g: Generator, d: Directions) -> float:
@@ -304,9 +364,9 @@ def reset(s: Session, num_ws: int) -> Session:
     labels stay."""
     k = len(s.extents)
     layers = tuple(s.default_layers(i, num_ws) for i in range(k))
-    return replace(
-        s, alphas=(0.0,) * k, active=tuple(range(min(k, 3))), layers=layers, pad=(0, 1) if k >= 2 else ()
-    ).check()
+    # Factors keep their handles: they show the amounts the content gestures set.
+    active = tuple(i for i in range(k) if i < 3 or s.factor_at(i) is not None)
+    return replace(s, alphas=(0.0,) * k, active=active, layers=layers, pad=(0, 1) if k >= 2 else (), moves=()).check()
 
 
 def with_alphas(s: Session, alphas: Sequence[float], ids: Sequence[int] | None = None) -> Session:
@@ -315,21 +375,31 @@ def with_alphas(s: Session, alphas: Sequence[float], ids: Sequence[int] | None =
     if ids is None:
         if len(alphas) != len(s.alphas):
             raise ValueError(f"expected {len(s.alphas)} alphas (one per direction); got {len(alphas)}")
-        return replace(s, alphas=tuple(float(a) for a in alphas)).check()
+        return replace(s, alphas=clamped_alphas(s, alphas)).check()
     if len(ids) != len(alphas):
         raise ValueError(f"render: {len(ids)} direction ids for {len(alphas)} alphas")
     wanted = dict(zip(ids, alphas))
-    new = tuple(float(wanted.get(i, a)) for i, a in zip(s.ids, s.alphas))
-    return replace(s, alphas=new).check()
+    return replace(s, alphas=clamped_alphas(s, [wanted.get(i, a) for i, a in zip(s.ids, s.alphas)])).check()
+
+
+def clamped_alphas(s: Session, alphas: Sequence[float]) -> tuple[float, ...]:
+    """α as given, a factor's clamped to its fitted steps (its handle then shows "max")."""
+    out = []
+    for i, a in enumerate(alphas):
+        f = s.factor_at(i)
+        out.append(float(a) if f is None or not math.isfinite(a) else f.clamp(float(a)))
+    return tuple(out)
 
 
 def with_active(s: Session, active: Sequence[int]) -> Session:
     keep = set(active)
     if any(not 0 <= i < len(s.alphas) for i in keep):
         raise ValueError(f"active directions must be indices in [0, {len(s.alphas)}); got {list(active)}")
-    # A direction without a handle does not act: its α returns to 0.
+    # A direction without a handle does not act: its α returns to 0, its per-cell moves go.
     alphas = tuple(a if i in keep else 0.0 for i, a in enumerate(s.alphas))
-    return replace(s, alphas=alphas, active=tuple(sorted(keep))).check()
+    kept_ids = {s.ids[i] for i in keep}
+    moves = tuple(m for m in s.moves if m.direction in kept_ids)
+    return replace(s, alphas=alphas, active=tuple(sorted(keep)), moves=moves).check()
 
 
 def with_layers(s: Session, direction: int, layers: Sequence[int]) -> Session:
@@ -344,13 +414,21 @@ def with_pad(s: Session, pair: Sequence[int]) -> Session:
 
 
 def with_seed(s: Session, seed: int) -> Session:
-    return replace(s, seed=int(seed)).check()
+    # Moves of cells no longer shown go (undo brings them back with their seeds).
+    return _shown_moves(replace(s, seed=int(seed))).check()
+
+
+def _shown_moves(s: Session) -> Session:
+    shown = {s.cell_key(i) for i in range(s.n_cells)}
+    return replace(s, moves=tuple(m for m in s.moves if m.cell in shown))
 
 
 def with_block(s: Session, block: Block, num_ws: int) -> Session:
     """Append a block's directions: α 0, at their default layers."""
     old = len(s.alphas)
     grown = replace(s, blocks=s.blocks + (block,))
+    if block.factor is not None:  # a factor comes with its handle
+        grown = replace(grown, active=s.active + (old,))
     k = len(grown.extents)
     if k > MAX_DIRECTIONS:
         raise ValueError(f"a session holds at most {MAX_DIRECTIONS} directions; adding {k - old} would make {k}")
@@ -368,7 +446,7 @@ def with_reals(s: Session, cells: Sequence[RealCell]) -> Session:
 def without_real(s: Session, uid: int) -> Session:
     if all(r.uid != uid for r in s.reals):
         raise ValueError(f"no real image {uid} in this session")
-    return replace(s, reals=tuple(r for r in s.reals if r.uid != uid)).check()
+    return _shown_moves(replace(s, reals=tuple(r for r in s.reals if r.uid != uid))).check()
 
 
 def renamed(s: Session, direction: int, label: str) -> Session:
@@ -413,11 +491,22 @@ def loaded(
     labels: Sequence[Label],
     num_ws: int,
     reals: Sequence[RealCell] = (),
+    moves: Sequence[tuple[str, int, float]] = (),
 ) -> Session:
-    """Directions, layers (column names), notes, labels and real images from a file;
-    α back to 0; seeds kept."""
+    """Directions, layers (column names), notes, labels, real images and per-cell moves
+    from a file; α back to 0; seeds kept. A move names its cell ``"seed:N"`` or
+    ``"real:I"`` (the I-th real image) and its direction by index."""
     fresh = replace(
-        s, blocks=(), alphas=(), active=(), layers=(), pad=(), notes=(), labels=tuple(labels), reals=tuple(reals)
+        s,
+        blocks=(),
+        alphas=(),
+        active=(),
+        layers=(),
+        pad=(),
+        notes=(),
+        labels=tuple(labels),
+        reals=tuple(reals),
+        moves=(),
     )
     for b in blocks:
         fresh = with_block(fresh, b, num_ws)
@@ -432,7 +521,24 @@ def loaded(
     if len(layers) != len(fresh.alphas):
         raise ValueError(f"expected layers for each of the {len(fresh.alphas)} directions; got {len(layers)}")
     indices = tuple(tuple(sorted({names.index(n) for n in cols})) for cols in layers)
-    return replace(fresh, layers=indices, notes=tuple(notes), attribute=attribute).check()
+    return replace(
+        fresh, layers=indices, notes=tuple(notes), attribute=attribute, moves=_file_moves(fresh, moves)
+    ).check()
+
+
+def _file_moves(s: Session, moves: Sequence[tuple[str, int, float]]) -> tuple[Move, ...]:
+    """A file's moves as the session's: real images by their new uid, directions by id."""
+    out = {}
+    for cell, direction, step in moves:
+        kind, _, number = cell.partition(":")
+        if kind not in ("seed", "real") or not number.isdigit() or not 0 <= direction < len(s.alphas):
+            raise ValueError(f"a per-cell move names cell {cell!r:.40} and direction {direction}; neither fits")
+        if kind == "real":
+            if int(number) >= len(s.reals):
+                raise ValueError(f"a per-cell move names real image {number}; the file has {len(s.reals)}")
+            cell = f"real:{s.reals[int(number)].uid}"
+        out[(cell, s.ids[direction])] = Move(cell, s.ids[direction], float(step))
+    return tuple(out[k] for k in sorted(out))
 
 
 def _index(s: Session, direction: int) -> int:

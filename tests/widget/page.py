@@ -5,11 +5,13 @@ kernel should show for a session, computed afresh from the public API."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 
+import semwidget
 from semwidget import Latents
 from semwidget.widget import _frames
 from semwidget.widget._rendering import edited
@@ -40,8 +42,30 @@ def expected_frame(ex: Any, final: bool) -> bytes:
     if s.reals:  # real images: their inverted codes, after the samples
         ws = torch.from_numpy(np.stack([r.array(g.num_ws, g.w_dim) for r in s.reals]))
         base = Latents.concat([base, Latents(ws=ws.to(g.device), model=g.fingerprint, space=g.latent_space)])
-    images = g.synthesize(edited(base, s))
+    latents = moved_cells(g, s, edited(base, replace(s, moves=())))
+    images = g.synthesize(latents)
     return _frames.sprite(images, ex.columns, ex.resolution, final).data
+
+
+def moved_cells(g: Any, s: Any, latents: Latents) -> Latents:
+    """``latents`` with the session's per-cell moves applied one cell at a time through
+    ``semwidget.edit`` (apart from the widget's own code): each cell shown that has a move
+    goes to α + its step, clamped to the factor's fitted steps."""
+    cells = [latents[i] for i in range(len(latents))]
+    keys = [f"seed:{s.seed + i}" for i in range(s.n_samples)] + [f"real:{r.uid}" for r in s.reals]
+    for m in s.moves:
+        if m.cell not in keys:
+            continue
+        i = list(s.ids).index(m.direction)
+        block, row = s.directions[i]
+        lo, hi = block.factor.step_range
+        extra = min(max(s.alphas[i] + m.step, lo), hi) - s.alphas[i]
+        c = keys.index(m.cell)
+        ws = [s.columns[j].ws for j in s.layers[i]]
+        if not ws:
+            continue
+        cells[c] = semwidget.edit(cells[c], block.directions[row], extra, layers=ws)
+    return Latents.concat(cells)
 
 
 class Escaped(logging.Handler):
