@@ -17,26 +17,33 @@ Adam works per coordinate), and image ``i`` draws its random start and its noise
 seed ``seed + i``: image ``i``'s result is what inverting it alone with seed
 ``seed + i`` gives, whatever else is in the batch, up to floating-point rounding
 (batched convolutions may round differently from single ones).
+
+So the shard of the work (:mod:`semwidget.distributed`) is the batch: images
+``lo … lo + batch_size − 1`` of the call, with seeds ``seed + lo …``. The same batches
+run in this process and on a Dask cluster (``client=``), so the bits are the same;
+another ``batch_size`` may change the last bits, not the result.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..common._progress import progress as progress_bar
+from ..distributed import Models, Shard, ShardPlan, map_shards
+from ..distributed._client import resolve_client
 from ..generators._base import Generator
 from ..generators._latents import Latents
 from ._images import input_size, prepare_images, prepare_mask
 from ._losses import LossFn, make_loss, psnr, ssim_index
 from ._schedule import Adam, Schedule
 from ._space import LatentVariable, check_space
+from ._starts import resolve as resolve_init
 from ._starts import start as _start
 
 log = logging.getLogger(__name__)
@@ -188,6 +195,7 @@ def invert(
     schedule: Schedule | None = None,
     batch_size: int = 32,
     callback: Callable[[int, np.ndarray], object] | None = None,
+    client: Any = None,
 ) -> Inversion:
     """Find latents that ``generator`` turns into ``images`` (GAN inversion).
 
@@ -248,11 +256,23 @@ def invert(
         Learning rate, warm-up, ramp-down and latent noise; :data:`DEFAULT_SCHEDULES`
         gives one per space.
     batch_size : int
-        Images optimised at once; results do not depend on it (see the module notes).
+        Images optimised at once, and one shard of the work (in this process or on a
+        Dask worker); results depend on it only by floating-point rounding (see the
+        module notes).
     callback : callable, optional
         ``callback(step, losses)`` after every step with the per-image losses; a true
         return value stops the run there (the result holds the latents reached). An
         exception it raises (a widget's ``Cancelled``) ends the run and propagates.
+        In this process only.
+    client : dask.distributed.Client, optional
+        Invert the batches on this Dask cluster (``pip install 'semwidget[distributed]'``);
+        default: the enclosing :func:`semwidget.distributed` block's, else this process.
+        Each batch is a shard: its images travel to a worker as float32 arrays at the
+        model's resolution (at most :data:`MAX_SHARD_BYTES` a batch), the generator by
+        its zoo name or checkpoint file and sha256 (it must come from
+        :func:`semwidget.load`), the encoder from the worker's own copy. The result is
+        bit-identical to this process's when the workers compute on the same kind of
+        device, whatever the number of workers or the order batches finish in.
 
     Returns
     -------
@@ -269,6 +289,12 @@ def invert(
         raise ValueError(f"steps must be an int >= 0; got {steps!r}")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
+    client = resolve_client(client)
+    if client is not None and callback is not None:
+        raise ValueError(
+            "callback= hears every step of a run in this process; on a Dask cluster (client= or "
+            "semwidget.distributed) the progress bar counts finished shards: leave callback out there"
+        )
     loss_fn = make_loss(loss)
     schedule = DEFAULT_SCHEDULES[space] if schedule is None else schedule
     res = g.img_resolution
@@ -280,61 +306,157 @@ def invert(
         c_all = init.c.to(g.device, g.dtype)
     else:
         c_all = _conditioning(g, class_index, n)
+    used_init = resolve_init(g, space, init, n)
 
-    gens = [torch.Generator().manual_seed(int(seed) + i) for i in range(n)]
-    parts: list[torch.Tensor] = []
-    curves: list[list[torch.Tensor]] = []
-    used_init = ""
-    stop = False
-    done = 0
-    total = steps * ((n + batch_size - 1) // batch_size)
-    with progress_bar(total, f"inverting {n} images", enabled=progress, unit="step") as bar:
-
-        def tick(step: int, losses: torch.Tensor) -> bool:
-            nonlocal stop
-            bar.update(1)
-            if callback is not None and callback(step, losses.numpy()):
-                stop = True
-            return stop
-
-        for lo in range(0, n, batch_size):
-            hi = min(n, lo + batch_size)
-            target = targets[lo:hi].to(g.device)
-            c = None if c_all is None else c_all[lo:hi]
-            m = None if masks is None else masks[lo:hi].to(g.device)
-            part_init = init[lo:hi] if isinstance(init, Latents) else init
-            start, used_init = _start(g, space, part_init, target, c, gens[lo:hi], loss_fn, m, CHAINS[space])
-            chains = start.shape[1] if steps > 0 else 1
-            start = start[:, :chains].flatten(0, 1)
-            rows_c = None if c is None else c.repeat_interleave(chains, 0)
-            var = LatentVariable(g, space, start, rows_c)
-            if not stop:
-                curve = _optimise(g, var, target, m, loss_fn, schedule, steps, gens[lo:hi], tick, chains)
-            else:
-                curve = []
-            done = max(done, len(curve))
-            curves.append(curve)
-            with torch.no_grad():
-                parts.append(var.ws().detach().to(g.dtype))
-
-    ws = torch.cat(parts)
+    # One shard per batch: images lo … lo + batch_size − 1 of this call, whose seeds
+    # are seed + lo, …, the same batches in this process and on a cluster.
+    plan = ShardPlan(int(seed), n, int(batch_size))
+    shards = [
+        replace(
+            s,
+            data=ImageShard(
+                targets[s.rows],
+                None if masks is None else masks[s.rows],
+                None if c_all is None else c_all[s.rows],
+                init[s.rows] if isinstance(init, Latents) else None,
+            ),
+        )
+        for s in plan.shards()
+    ]
+    if client is not None:
+        _check_payload(shards, batch_size)
+    work = InvertWork(
+        space,
+        int(steps),
+        loss_fn,
+        used_init,
+        schedule,
+        int(batch_size),
+        CHAINS[space],
+        None if callback is None else _Callback(callback),
+    )
+    ws_parts, curves, done_steps = [], [], []
+    for _, arrays in map_shards(
+        work,
+        shards,
+        generator=g,
+        client=client,
+        desc=f"inverting {n} images",
+        unit="step",
+        units=lambda shard: int(steps) * -(-len(shard) // int(batch_size)),
+        progress=progress,
+    ):
+        ws_parts.append(arrays["ws"])
+        curves.append(arrays["curve"])
+        done_steps.append(arrays["steps"])
+    ws = torch.from_numpy(np.concatenate(ws_parts)).to(g.device, g.dtype)
+    done = int(np.concatenate(done_steps).max()) if n else 0
     latents = Latents(ws=ws, c=c_all, model=g.fingerprint, space=g.latent_space)
     reconstructions = g.synthesize(latents, batch_size=batch_size)
-    loss_curve = np.full((done, n), np.nan, dtype=np.float32)
-    col = 0
-    for part, curve in zip(parts, curves):
-        if curve:
-            loss_curve[: len(curve), col : col + len(part)] = torch.stack(curve).numpy()
-        col += len(part)
     return Inversion(
         latents=latents,
         images=reconstructions,
         targets=targets,
         psnr=psnr(reconstructions, targets).numpy().astype(np.float64),
         ssim=ssim_index(reconstructions, targets).numpy().astype(np.float64),
-        loss_curve=loss_curve,
+        loss_curve=np.ascontiguousarray(np.concatenate(curves)[:, :done].T),
         space=space,
         init=used_init,
         steps=done,
         seconds=time.perf_counter() - start_time,
     )
+
+
+#: The most image data one shard carries to a Dask worker (targets, masks, classes).
+MAX_SHARD_BYTES = 64 << 20
+
+
+@dataclass(frozen=True, eq=False)
+class ImageShard:
+    """What a shard of an inversion carries to where it runs: its images as inverted
+    (float32, model resolution), their masks, classes and given start latents."""
+
+    targets: torch.Tensor
+    mask: torch.Tensor | None
+    c: torch.Tensor | None
+    init: Latents | None
+
+    @property
+    def nbytes(self) -> int:
+        parts = (self.targets, self.mask, self.c, None if self.init is None else self.init.ws)
+        return sum(t.element_size() * t.nelement() for t in parts if t is not None)
+
+    def to(self, device: str | torch.device) -> ImageShard:
+        def move(t: Any) -> Any:
+            return None if t is None else t.to(device)
+
+        return ImageShard(move(self.targets), move(self.mask), move(self.c), move(self.init))
+
+
+def _check_payload(shards: Sequence[Shard], batch_size: int) -> None:
+    biggest = max((s.data.nbytes for s in shards), default=0)
+    if biggest > MAX_SHARD_BYTES:
+        raise ValueError(
+            f"a batch of {batch_size} images is {biggest / 2**20:.0f} MiB, more than the {MAX_SHARD_BYTES >> 20} MiB "
+            f"a shard may carry to a Dask worker; lower batch_size (one batch is one shard)"
+        )
+
+
+class _Callback:
+    """The caller's ``callback(step, losses)``; once it returns true, later batches are not optimised."""
+
+    def __init__(self, fn: Callable[[int, np.ndarray], object]) -> None:
+        self.fn, self.stopped = fn, False
+
+    def __call__(self, step: int, losses: torch.Tensor) -> bool:
+        if self.fn(step, losses.numpy()):
+            self.stopped = True
+        return self.stopped
+
+
+@dataclass(frozen=True)
+class InvertWork:
+    """One shard of an inversion: its batches, each started and optimised as
+    :func:`invert` describes; yields per image ``ws`` (float32 of the generator's dtype's
+    values), ``curve`` (the loss at each step, NaN after the last step run) and ``steps``."""
+
+    space: str
+    steps: int
+    loss: LossFn
+    init: str
+    schedule: Schedule
+    batch_size: int
+    chains: int
+    callback: _Callback | None = None  # in this process only
+
+    def __call__(self, shard: Shard, models: Models, tick: Callable[[int], None]) -> Iterator[dict[str, np.ndarray]]:
+        g = models.generator
+        assert g is not None and isinstance(shard.data, ImageShard), "an inversion shard needs its generator and images"
+        data, callback = shard.data, self.callback
+        gens = [torch.Generator().manual_seed(s) for s in shard.seeds]
+
+        def step_done(step: int, losses: torch.Tensor) -> bool:
+            tick(1)
+            return callback is not None and callback(step, losses)
+
+        for lo in range(0, len(shard), self.batch_size):
+            hi = min(len(shard), lo + self.batch_size)
+            target = data.targets[lo:hi].to(g.device)
+            c = None if data.c is None else data.c[lo:hi].to(g.device)
+            m = None if data.mask is None else data.mask[lo:hi].to(g.device)
+            init = data.init[lo:hi] if data.init is not None else self.init
+            start = _start(g, self.space, init, target, c, gens[lo:hi], self.loss, m, self.chains)
+            chains = start.shape[1] if self.steps > 0 else 1
+            start = start[:, :chains].flatten(0, 1)
+            var = LatentVariable(g, self.space, start, None if c is None else c.repeat_interleave(chains, 0))
+            curve: list[torch.Tensor] = []
+            if callback is None or not callback.stopped:
+                curve = _optimise(
+                    g, var, target, m, self.loss, self.schedule, self.steps, gens[lo:hi], step_done, chains
+                )
+            losses = np.full((hi - lo, self.steps), np.nan, dtype=np.float32)
+            if curve:
+                losses[:, : len(curve)] = torch.stack(curve).numpy().T
+            with torch.no_grad():
+                ws = var.ws().detach().to(g.dtype).float().cpu().numpy()
+            yield {"ws": ws, "curve": losses, "steps": np.full(hi - lo, len(curve))}

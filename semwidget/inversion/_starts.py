@@ -100,6 +100,32 @@ def _from_codes(g: Generator, space: str, codes: torch.Tensor, code_space: str, 
     return codes.mean(1) if space == "w" else codes
 
 
+def resolve(g: Generator, space: str, init: object, n: int) -> str:
+    """What ``init`` starts from, decided once per call (in the calling process):
+    ``"encoder"`` (the model has one that fits ``space``), ``"mean"``, ``"random"`` or
+    ``"latents"`` (given latents, checked against the model and the images). Without an
+    encoder, "encoder" falls back to the mean w (style models) or a random z, with a
+    warning once per model."""
+    if isinstance(init, Latents):
+        if init.model and init.model != g.fingerprint:
+            raise ValueError(f"init latents belong to model {init.model}, not {g.name} ({g.fingerprint})")
+        if len(init) != n:
+            raise ValueError(f"init has {len(init)} latents for {n} images; expected one per image")
+        g.check_latents(init.replace(offsets={}))
+        return "latents"
+    if init not in INITS:
+        raise ValueError(f"init must be one of {list(INITS)} or semwidget.Latents (a warm start); got {init!r}")
+    if init == "encoder":
+        encoder = _encoder_for(g)
+        if encoder is not None and not (encoder.space == "w+" and space == "z"):
+            return "encoder"
+        init = "mean" if is_style_based(g) else "random"
+        _warn_once(g, "the mean w" if init == "mean" else "a seeded random z on the sphere")
+    if init == "mean" and space == "z":
+        raise ValueError(f"init='mean' needs a w space; {g.name} is inverted in z: use init='random' or 'encoder'")
+    return str(init)
+
+
 def start(
     g: Generator,
     space: str,
@@ -110,37 +136,34 @@ def start(
     loss_fn: LossFn,
     mask: torch.Tensor | None,
     chains: int = 1,
-) -> tuple[torch.Tensor, str]:
+) -> torch.Tensor:
     """The initial values in ``space`` for each image, shape (n, k, ...) with one row per
-    chain (``k = chains`` for a random start, else 1), and the name of the start used."""
+    chain (``k = chains`` for a random start, else 1). ``init`` is what :func:`resolve`
+    decided (given latents themselves for ``"latents"``)."""
     if isinstance(init, Latents):
-        if init.model and init.model != g.fingerprint:
-            raise ValueError(f"init latents belong to model {init.model}, not {g.name} ({g.fingerprint})")
         if len(init) != len(targets):
             raise ValueError(f"init has {len(init)} latents for {len(targets)} images; expected one per image")
-        g.check_latents(init.replace(offsets={}))
-        return _from_codes(g, space, init.ws, "ws", c)[:, None], "latents"
-    if init not in INITS:
-        raise ValueError(f"init must be one of {list(INITS)} or semwidget.Latents (a warm start); got {init!r}")
+        return _from_codes(g, space, init.ws, "ws", c)[:, None]
     if init == "encoder":
         encoder = _encoder_for(g)
-        if encoder is not None and not (encoder.space == "w+" and space == "z"):
-            with torch.no_grad():
-                guess = encoder.predict(targets.to(g.device))
-            return _from_codes(g, space, guess, encoder.space, c)[:, None], "encoder"
-        init = "mean" if is_style_based(g) else "random"
-        _warn_once(g, "the mean w" if init == "mean" else "a seeded random z on the sphere")
+        if encoder is None:  # a Dask worker without the encoder file the caller has
+            raise FileNotFoundError(
+                f"no encoder for {g.name} in this process, while the calling one has it: give every worker the "
+                f"encoder weights (pip install the same semwidget), or invert with init='mean' or 'random'"
+            )
+        with torch.no_grad():
+            guess = encoder.predict(targets.to(g.device))
+        return _from_codes(g, space, guess, encoder.space, c)[:, None]
     if init == "mean":
-        if space == "z":
-            raise ValueError(f"init='mean' needs a w space; {g.name} is inverted in z: use init='random' or 'encoder'")
         mean = prior_for(g, space).mean.to(g.device).float()
         shape = (len(targets), g.num_ws, g.w_dim) if space == "w+" else (len(targets), g.w_dim)
-        return mean.expand(shape).clone()[:, None], "mean"
+        return mean.expand(shape).clone()[:, None]
+    if init != "random":
+        raise ValueError(f"start() takes what resolve() decided; got {init!r}")
     candidates = RANDOM_CANDIDATES[space]
 
     def pick(images: torch.Tensor, offset: int) -> torch.Tensor:
         idx = torch.arange(offset, offset + len(images), device=targets.device) // candidates
         return loss_fn(images.float(), targets[idx], None if mask is None else mask[idx], 0.0)
 
-    starts = _random_start(g, space, gens, c, pick, candidates, min(chains, candidates))
-    return starts, "random"
+    return _random_start(g, space, gens, c, pick, candidates, min(chains, candidates))
