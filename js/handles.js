@@ -1,5 +1,7 @@
 // One horizontal slider per active direction. Dragging sends renders at the
 // pointer's pace (the renderer coalesces them), releasing sends the final one.
+// A continuous factor's handle reads its amount in the transformation's units
+// ("+12 px", "×1.20", "+15°"), as the kernel computed it for the frame on screen.
 import { clamp, fractionAcross, h } from "./dom.js";
 import { formatAlpha } from "./format.js";
 import { directionsOf, extentOf } from "./model.js";
@@ -12,6 +14,7 @@ export function createHandles(model, alphas, subs) {
   const el = h("section", { class: "sw-handles", "data-testid": "handles" }, empty, rows);
   let shown = new Map(); // direction index → {knob, text, extent, direction}
   let layoutKey = "";
+  let amounts = new Map(); // factor direction id → the kernel's text for the frame on screen
 
   function row(i, direction) {
     const extent = extentOf(direction);
@@ -89,14 +92,23 @@ export function createHandles(model, alphas, subs) {
       const a = values[i] ?? 0;
       knob.style.left = `${((clamp(a, -extent, extent) + extent) / (2 * extent)) * 100}%`;
       knob.setAttribute("aria-valuenow", String(a));
-      knob.setAttribute("aria-valuetext", formatAlpha(a, direction));
-      text.textContent = formatAlpha(a, direction);
+      const words = (direction.factor && amounts.get(direction.id)) || formatAlpha(a, direction);
+      knob.setAttribute("aria-valuetext", words);
+      text.textContent = words;
+      text.classList.toggle("sw-at-limit", / · (max|min)$/.test(words));
+      text.title = direction.factor ? `${direction.factor}: α = ${formatAlpha(a, direction)} (its step g(t))` : "";
     }
+  }
+
+  /** A frame's `amounts` ([{id, text}]): the factors' amounts on screen. */
+  function showAmounts(list) {
+    amounts = new Map((Array.isArray(list) ? list : []).map((x) => [x.id, String(x.text ?? "")]));
+    place(alphas.get());
   }
 
   subs.on("change:directions", build);
   subs.on("change:active", build);
   const unsubscribe = alphas.subscribe(place);
   build();
-  return { el, destroy: unsubscribe };
+  return { el, showAmounts, destroy: unsubscribe };
 }

@@ -4,6 +4,7 @@
 import "./widget.css";
 import { createAlphas } from "./alphas.js";
 import { createChannel } from "./channel.js";
+import { createContent } from "./content.js";
 import { createDirections } from "./directions.js";
 import { h } from "./dom.js";
 import { download } from "./download.js";
@@ -48,6 +49,9 @@ function render({ model: rawModel, el }) {
   const toolbar = createToolbar(model, send, subs, [reals.el]);
   const directions = createDirections(model, send, subs);
   const handles = createHandles(model, alphas, subs);
+  const content = createContent(model, grid, send, subs);
+  grid.onPaint(content.afterPaint);
+  grid.onPaint((msg) => handles.showAmounts(msg.amounts));
   const pad = createPad(model, send, alphas, subs);
   const heatmap = createHeatmap(model, send, subs);
 
@@ -56,7 +60,7 @@ function render({ model: rawModel, el }) {
     errors.el,
     // Where each part goes at each width: widget.css (Layout).
     h("div", { class: "sw-layout" },
-      h("div", { class: "sw-main" }, grid.el, labels.el, toolbar.el),
+      h("div", { class: "sw-main" }, grid.el, content.el, labels.el, toolbar.el),
       h("div", { class: "sw-controls" }, handles.el, directions.el),
       pad.el, heatmap.el),
   );
@@ -106,7 +110,7 @@ function render({ model: rawModel, el }) {
     channel.destroy();
     subs.dispose();
     renderer.destroy();
-    for (const part of [grid, labels, alphas, handles, pad, heatmap]) part.destroy?.();
+    for (const part of [grid, labels, alphas, handles, content, pad, heatmap]) part.destroy?.();
     root.remove();
   };
 }

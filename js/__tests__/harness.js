@@ -9,6 +9,13 @@ export const DIRECTIONS = [
   { id: 13, label: "hair", method: "sefa", score: 3, space: "w", latent: true, sigma: null, extent: 5, notes: "" },
 ];
 
+/** Continuous factors as the kernel describes them: α is the step g(t), `steps` its fitted range. */
+export const FACTORS = [
+  { id: 14, label: "shift_x", method: "continuous", score: 0.9, space: "w", latent: true, sigma: null, extent: 0.4, notes: "", factor: "shift_x", steps: [-0.39, 0.4] },
+  { id: 15, label: "rotation", method: "continuous", score: 0.8, space: "w", latent: true, sigma: null, extent: 0.5, notes: "", factor: "rotation", steps: [-0.5, 0.5] },
+  { id: 16, label: "zoom", method: "continuous", score: 0.8, space: "w", latent: true, sigma: null, extent: 0.6, notes: "", factor: "zoom", steps: [-0.6, 0.5] },
+];
+
 export const DEFAULT_TRAITS = {
   directions: DIRECTIONS,
   alphas: [0, 0, 0],

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { EVENTS, REQUESTS, SCHEMA, TRAITS } from "../messages.js";
 import { NUMBERED } from "../renderer.js";
-import { box, dropFiles, frame, key, mount, pointer, tick } from "./harness.js";
+import { DIRECTIONS, FACTORS, box, dropFiles, frame, key, mount, pointer, tick } from "./harness.js";
 
 // Paths, not URLs: happy-dom replaces the global URL, which node:fs does not accept.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -60,6 +60,8 @@ describe("protocol", () => {
 
   it("using every control sends every request kind, each with the protocol's fields", async () => {
     const { $, model, raf } = mount({
+      directions: [...DIRECTIONS, ...FACTORS], alphas: [0, 0, 0, 0, 0, 0],
+      layers: [[0, 1, 2, 3], [0, 1, 2, 3], [2], [0], [0], [0]],
       active: [0, 1], can_undo: true, can_redo: true, attributes: ["smile"],
       attribute: "smile", label_counts: { smile: [4, 4] }, annotations_path: "annotations/faces",
       progress: { label: "GANSpace", value: 1, total: 4 },
@@ -93,6 +95,16 @@ describe("protocol", () => {
     await tick();
     $("real-original-6").click();
     $("real-remove-6").click();
+    // Moving the content by hand: a drag, a Shift+drag, the wheel, and fitting a factor.
+    box($("cell-0"), { width: 100, height: 100 });
+    pointer($("cell-0"), "pointerdown", { x: 90, y: 50 });
+    pointer($("cell-0"), "pointermove", { x: 95, y: 60 });
+    pointer($("cell-0"), "pointerup", { x: 95, y: 60 });
+    $("cell-0").dispatchEvent(new PointerEvent("pointerdown", { clientX: 90, clientY: 50, pointerId: 2, button: 0, shiftKey: true, bubbles: true }));
+    pointer($("cell-0"), "pointerup", { x: 50, y: 10, id: 2 });
+    $("cell-0").dispatchEvent(new WheelEvent("wheel", { deltaY: -100, bubbles: true, cancelable: true }));
+    raf.flush();
+    $("fit-factor").click();
     for (const msg of model.sent) conforms(msg, spec[msg.kind]);
     // Buffers go with the kinds that carry them, within the schema's bounds, and with no other.
     model.sent.forEach((msg, i) => {
