@@ -13,6 +13,7 @@ from PIL import Image
 
 from semwidget import Explorer
 from semwidget.widget._protocol import REQUESTS
+from tests.widget.factors import planted
 from tests.widget.page import Escaped, deliver, expected_frame, frames, request, write_traits
 
 N_MESSAGES = 10_000
@@ -123,7 +124,17 @@ def _malformed(rng: np.random.Generator) -> tuple[str, object]:
 def test_ten_thousand_malformed_messages_and_trait_writes(tiny_dcgan, tmp_path):
     # Images dropped by the fuzz are inverted in two steps: what matters is the path.
     invert_options = {"steps": 2, "init": "random"}
-    ex = Explorer(tiny_dcgan, n_samples=4, seed=3, annotations_dir=tmp_path / "ann", invert_options=invert_options)
+    # Factors for the content gestures, and fits from the page kept to a few steps.
+    factors = [planted(tiny_dcgan, "shift_x", 0), planted(tiny_dcgan, "zoom", 1)]
+    ex = Explorer(
+        tiny_dcgan,
+        n_samples=4,
+        seed=3,
+        annotations_dir=tmp_path / "ann",
+        invert_options=invert_options,
+        factors=factors,
+        factor_options={"n_trajectories": 2, "t_steps": 1, "steps_per_target": 1},
+    )
     assert ex.wait_idle()
     ex.sent = []
     ex.send = lambda content, buffers=None: ex.sent.append((content, buffers or []))

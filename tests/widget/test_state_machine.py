@@ -16,6 +16,7 @@ from hypothesis import strategies as some
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from semwidget import Explorer
+from tests.widget.factors import planted
 from tests.widget.page import Escaped, expected_frame, frames, request, write_traits
 
 N_SAMPLES = 4
@@ -28,7 +29,10 @@ class ExplorerMachine(RuleBasedStateMachine):
     @initialize()
     def open_widget(self):
         self.escaped = Escaped().__enter__()
-        self.ex = Explorer(self.generator, n_samples=N_SAMPLES, seed=3)
+        g = self.generator
+        # Continuous factors for the content gestures (planted: the plumbing is under test, not a fit).
+        factors = [planted(g, "shift_x", 0), planted(g, "shift_y", 1), planted(g, "zoom", 2), planted(g, "rotation", 3)]
+        self.ex = Explorer(g, n_samples=N_SAMPLES, seed=3, factors=factors)
         assert self.ex.wait_idle(30)
         self.ex.sent = []
         self.ex.send = lambda content, buffers=None: self.ex.sent.append((content, buffers or []))
@@ -82,6 +86,32 @@ class ExplorerMachine(RuleBasedStateMachine):
         alphas = [a if j == i else x for j, x in enumerate(self.ex.state.alphas)]
         final = {"kind": "render", "seq": self._next_seq(), "alphas": alphas, "ids": ids, "final": True}
         self._send(final, undoable=True, before=at_rest)  # undo after a drag: back to before it began
+
+    def _gesture(self, data, kind, moves, amount):
+        # A drag, Shift+drag or wheel inside a cell: increments while it moves, then the release.
+        cell = data.draw(some.integers(0, N_SAMPLES - 1))
+        scope = data.draw(some.sampled_from(["all", "cell"]))
+
+        def step(final):
+            return {"kind": kind, "seq": self._next_seq(), "cell": cell, "scope": scope, "final": final, **amount()}
+
+        at_rest = self.ex.state
+        for _ in range(moves):
+            request(self.ex, step(False))
+        self._send(step(True), undoable=True, before=at_rest)  # undo: back to before the gesture
+
+    @rule(data=some.data(), moves=some.integers(0, 3))
+    def drag_content(self, data, moves):
+        shift = some.floats(-0.3, 0.3)
+        self._gesture(data, "shift_content", moves, lambda: {"dx": data.draw(shift), "dy": data.draw(shift)})
+
+    @rule(data=some.data(), moves=some.integers(0, 3))
+    def turn_content(self, data, moves):
+        self._gesture(data, "turn_content", moves, lambda: {"degrees": data.draw(some.floats(-40, 40))})
+
+    @rule(data=some.data(), moves=some.integers(0, 3))
+    def zoom_content(self, data, moves):
+        self._gesture(data, "zoom_content", moves, lambda: {"ratio": data.draw(some.floats(0.7, 1.4))})
 
     @rule(data=some.data())
     def drag_with_stale_ids(self, data):
@@ -166,6 +196,10 @@ class ExplorerMachine(RuleBasedStateMachine):
                 {"kind": "compute", "method": "sefa", "n_directions": 2, "feature_layer": "nowhere"},
                 {"kind": "rename", "direction": 0, "label": "\ud800"},
                 {"kind": "label", "cell": 99, "value": 1, "seed": None},
+                {"kind": "shift_content", "seq": 1, "cell": 0, "dx": 9.0, "dy": 0, "scope": "all", "final": True},
+                {"kind": "zoom_content", "seq": 1, "cell": 0, "ratio": 0.0, "scope": "cell", "final": True},
+                {"kind": "turn_content", "seq": 1, "cell": 0, "degrees": 5.0, "scope": "page", "final": True},
+                {"kind": "shift_content", "seq": 1, "cell": 70, "dx": 0.1, "dy": 0, "scope": "cell", "final": True},
                 {"kind": "save", "path": "../out"},
                 {"kind": "explode"},
                 "not even an object",
@@ -228,3 +262,4 @@ def test_random_sessions_through_the_comm(tiny_dcgan):
     STEPS.clear()
     runner().runTest()
     assert sum(STEPS.values()) >= 400 and len(STEPS) >= 14, STEPS
+    assert all(STEPS[k] >= 5 for k in ("shift_content", "turn_content", "zoom_content")), STEPS
