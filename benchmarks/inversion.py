@@ -131,12 +131,13 @@ def measure(
     return row, inv
 
 
-def sweep(g, x, fb, model, images, steps_list, long, baseline_init):
-    """Baselines, the defaults and the defaults at other step counts; returns the defaults' inversion."""
+def sweep(g, x, fb, model, images, steps_list, long, baseline_init, defaults_only=False):
+    """Baselines, the defaults and the defaults at other step counts; returns the defaults' inversion.
+    With ``defaults_only``, the defaults alone (what the factor error and edit fidelity need)."""
     rows = []
     space = default_space(g)
     spaces = ("w+", "w") if space == "w+" else ("z",)
-    for sp in spaces:
+    for sp in spaces if not defaults_only else ():
         for steps in (300, 1000) if long else (300,):
             rows.append(
                 measure(
@@ -162,6 +163,8 @@ def sweep(g, x, fb, model, images, steps_list, long, baseline_init):
         f"{'met' if verdict else 'NOT met'} -->",
         flush=True,
     )
+    if defaults_only:
+        return rows, default
     if default.init == "encoder":  # the schedule alone, from where the baseline starts
         rows.append(measure(g, x, fb, model, images, "defaults", init=baseline_init)[0])
     for steps in sorted(set(steps_list + ([1000] if long else [])) - {DEFAULT_STEPS[space]}):
@@ -182,7 +185,7 @@ def world(args) -> list[Row]:
     fb = fb_seconds(g, x)
     print(f"\nshapes-stylegan2: one forward-backward pass of {len(x)} images: {fb * 1000:.0f} ms", flush=True)
     print(HEADER)
-    rows, default = sweep(g, x, fb, "shapes-stylegan2", "world renders", args.steps, args.long, "mean")
+    rows, default = sweep(g, x, fb, "shapes-stylegan2", "world renders", args.steps, args.long, "mean", args.edits_only)
 
     # Factor error: the predictor on reconstructions and on the renders, against the truth.
     scorer = FactorScorer()
@@ -287,6 +290,11 @@ def main() -> None:
         "--photo-box", default="170,40,320,190", help="crop box L,T,R,B of the photograph (default: astronaut's face)"
     )
     parser.add_argument("--only", choices=("world", "faces"), help="run one model only")
+    parser.add_argument(
+        "--edits-only",
+        action="store_true",
+        help="shapes-stylegan2: the defaults, factor error and edit fidelity only (no baselines or step sweep)",
+    )
     args = parser.parse_args()
     args.steps = [int(s) for s in args.steps.split(",") if s.strip()]
     torch.set_num_threads(args.threads)
