@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..common._checks import is_finite_number, is_int
 from ..directions._directions import Directions
 from ..files._atomic import load_json_npz, save_json_npz
 from ..files._errors import FileFormatError, ModelMismatchError
@@ -92,9 +93,9 @@ def saved_factor_arrays(meta: Any, prefix: str = "", where: str = "") -> dict[st
         raise FileFormatError(f"{where} holds no semwidget continuous factor (expected format {FORMAT!r})")
     k: Any = meta.get("knots")
     shape = meta.get("trajectories")
-    if not (_is_int(k) and 2 <= k <= MAX_KNOTS):
+    if not (is_int(k) and 2 <= k <= MAX_KNOTS):
         raise FileFormatError(f"{where}: 'knots' should be an int in [2, {MAX_KNOTS}]; found {k!r:.40}")
-    if not (isinstance(shape, list) and len(shape) == 2 and all(_is_int(x) for x in shape)):
+    if not (isinstance(shape, list) and len(shape) == 2 and all(is_int(x) for x in shape)):
         raise FileFormatError(f"{where}: 'trajectories' should be [n, k] ints; found {shape!r:.60}")
     n, kt = shape
     if not (1 <= n <= MAX_TRAJECTORIES and 1 <= kt <= MAX_KNOTS):
@@ -103,7 +104,7 @@ def saved_factor_arrays(meta: Any, prefix: str = "", where: str = "") -> dict[st
         if not isinstance(meta.get(key), kind):
             raise FileFormatError(f"{where}: {key!r} should be a {kind.__name__}")
     for key in ("explained", "seconds", "default_t_max"):
-        if not (_is_number(meta.get(key)) and np.isfinite(meta[key])):
+        if not is_finite_number(meta.get(key)):
             raise FileFormatError(f"{where}: {key!r} should be a finite number")
     specs = Directions.saved_arrays(meta.get("direction"), prefix=f"{prefix}direction_", where=where)
     specs.update(
@@ -220,11 +221,3 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise TypeError(f"cannot write the parameter value {value!r:.60} into a factor record")
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..common._checks import is_int
 from ..files._atomic import load_json_npz, save_json_npz
 from ..files._errors import FileFormatError, ModelMismatchError
 from ..files._safe import ArraySpec
@@ -322,14 +323,14 @@ def _check_meta(meta: Any, where: str) -> tuple[int, int]:
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise FileFormatError(f"{where} is not a semwidget directions file (expected format {_FORMAT!r})")
     shape = meta.get("shape")
-    if not (isinstance(shape, list) and len(shape) == 2 and all(_is_int(x) and x >= 1 for x in shape)):
+    if not (isinstance(shape, list) and len(shape) == 2 and all(is_int(x) and x >= 1 for x in shape)):
         raise FileFormatError(f"{where}: 'shape' should be [k, dim] of positive ints; found {shape!r:.80}")
     k, dim = shape
     problems = []
     if not isinstance(meta.get("space"), str) or not meta["space"]:
         problems.append("'space' should be a non-empty string")
     layers = meta.get("layers")
-    if layers is not None and not (isinstance(layers, list) and all(_is_int(i) and i >= 0 for i in layers)):
+    if layers is not None and not (isinstance(layers, list) and all(is_int(i) and i >= 0 for i in layers)):
         problems.append("'layers' should be null or a list of layer indices")
     if not isinstance(meta.get("method"), str):
         problems.append("'method' should be a string")
@@ -346,10 +347,6 @@ def _check_meta(meta: Any, where: str) -> tuple[int, int]:
     if problems:
         raise FileFormatError(f"{where} is a damaged semwidget directions file: {'; '.join(problems)}")
     return k, dim
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _jsonable(value: Any) -> Any:

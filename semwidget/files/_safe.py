@@ -114,6 +114,20 @@ class ArraySpec:
         return f"{kind} of shape ({dims}{',' if len(self.shape) == 1 else ''})"
 
 
+#: What zipfile raises on a damaged or unsupported archive (NotImplementedError: a "version
+#: needed to extract" beyond the module's, found by the loader fuzz; RuntimeError: encrypted).
+ZIP_ERRORS: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    ValueError,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+)
+#: Besides, what reading an array's .npy header may raise on garbage.
+_MEMBER_ERRORS: tuple[type[Exception], ...] = (*ZIP_ERRORS, KeyError, SyntaxError, TypeError)
+
+
 def read_npz(
     path: str | os.PathLike[str], expected: Mapping[str, ArraySpec | None], what: str = "an arrays file"
 ) -> dict[str, np.ndarray]:
@@ -126,7 +140,7 @@ def read_npz(
         size = os.fstat(f.fileno()).st_size
         try:
             archive = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        except ZIP_ERRORS as exc:
             raise FileFormatError(f"{path} is not {what} (not a zip archive: {exc})") from None
         with archive:
             infos = archive.infolist()
@@ -192,7 +206,7 @@ def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, sp
                 raise FileFormatError(f"{where} has bytes after its data")
     except FileFormatError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, SyntaxError, TypeError) as exc:
+    except _MEMBER_ERRORS as exc:
         raise FileFormatError(f"{where} is damaged: {type(exc).__name__}: {str(exc)[:200]}") from None
     array = np.frombuffer(buffer, dtype=dtype)
     array = array.reshape(shape[::-1]).T if fortran else array.reshape(shape)

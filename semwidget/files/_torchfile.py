@@ -31,7 +31,10 @@ from typing import IO, Any
 import torch
 
 from ._errors import FileFormatError
-from ._safe import open_regular
+from ._safe import ZIP_ERRORS, open_regular
+
+#: What reading a damaged checkpoint may raise besides our own errors.
+_READ_ERRORS: tuple[type[Exception], ...] = (pickle.UnpicklingError, *ZIP_ERRORS)
 
 _DTYPES = {
     "FloatStorage": torch.float32,
@@ -159,13 +162,13 @@ def inspect_checkpoint(path: str | os.PathLike[str], max_bytes: int | None = Non
             f.seek(0)
             try:
                 archive = zipfile.ZipFile(f)
-            except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+            except ZIP_ERRORS as exc:
                 raise FileFormatError(f"not a zip archive ({exc}); expected {_LAYOUT}") from None
             with archive:
                 return _inspect(archive, size)
         except FileFormatError as exc:
             raise FileFormatError(f"could not read checkpoint {path}: {exc}") from None
-        except (zipfile.BadZipFile, pickle.UnpicklingError, ValueError, OSError, EOFError) as exc:
+        except _READ_ERRORS as exc:
             raise FileFormatError(
                 f"could not read checkpoint {path}: {type(exc).__name__}: {str(exc)[:200]}; expected {_LAYOUT}"
             ) from None

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..common._checks import is_finite_number, is_int
 from ..directions import Directions
 from ..files._atomic import load_json_npz, save_json_npz
 from ..files._errors import FileFormatError, ModelMismatchError
@@ -87,11 +88,11 @@ class Annotations:
         if len(self.layers) != k or len(self.notes) != k:
             raise ValueError(f"annotations need layers and notes for each of the {k} directions")
         for a, s, v in self.labels:
-            if not _is_int(s) or not (0 <= int(s) <= MAX_SEED or int(s) == REAL_SEED):
+            if not is_int(s) or not (0 <= int(s) <= MAX_SEED or int(s) == REAL_SEED):
                 raise ValueError(
                     f"label seeds must be ints from 0 to 2**63 - 1 (or -1: a real image); got {s!r:.40} for {a!r:.40}"
                 )
-            if not _is_int(v) or int(v) not in (1, -1):
+            if not is_int(v) or int(v) not in (1, -1):
                 raise ValueError(f"labels must be 1 or -1; got {v!r:.40} for seed {s}")
         self.labels = [(str(a), int(s), int(v)) for a, s, v in self.labels]
         if self.codes is not None:
@@ -107,7 +108,7 @@ class Annotations:
         from ..continuous import ContinuousFactor
 
         for b, cf in self.factors.items():
-            if not (_is_int(b) and 0 <= b < len(self.blocks)) or not isinstance(cf, ContinuousFactor):
+            if not (is_int(b) and 0 <= b < len(self.blocks)) or not isinstance(cf, ContinuousFactor):
                 raise ValueError(f"factors map block indices in [0, {len(self.blocks)}) to ContinuousFactor objects")
             if not hasattr(cf, "direction_") or len(self.blocks[b][0]) != 1:
                 raise ValueError(f"the factor of block {b} must be fitted, and its block one direction")
@@ -116,9 +117,9 @@ class Annotations:
         for move in self.moves:
             ok = isinstance(move, (tuple, list)) and len(move) == 3
             cell, d, step = move if ok else ("", -1, math.nan)
-            if not (isinstance(cell, str) and _MOVE_CELL.fullmatch(cell) and _is_int(d) and 0 <= d < k):
+            if not (isinstance(cell, str) and _MOVE_CELL.fullmatch(cell) and is_int(d) and 0 <= d < k):
                 raise ValueError(f"a per-cell move is ['seed:N' or 'real:I', direction index, step]; got {move!r:.80}")
-            if not (_is_number(step) and math.isfinite(step)):
+            if not is_finite_number(step):
                 raise ValueError(f"a per-cell move's step must be a finite number; got {step!r:.40}")
         self.moves = [(str(c), int(d), float(x)) for c, d, x in self.moves]
 
@@ -126,7 +127,7 @@ class Annotations:
         m = len(self.reals)
         if m > MAX_REALS:
             raise ValueError(f"at most {MAX_REALS} real images; got {m}")
-        if not all(isinstance(n, str) and _is_number(p) and np.isfinite(p) for n, p in self.reals):
+        if not all(isinstance(n, str) and is_finite_number(p) for n, p in self.reals):
             raise ValueError("real images must be listed as [name, finite PSNR]")
         self.reals = [(str(n), float(p)) for n, p in self.reals]
         if (self.real_codes is None) != (m == 0):
@@ -260,14 +261,6 @@ class Annotations:
             d.check_fits(generator, where)
         for cf in self.factors.values():
             cf.direction_.check_fits(generator, where)
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
 def _seed(text: Any) -> int:

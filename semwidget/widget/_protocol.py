@@ -77,6 +77,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..common._checks import is_finite_number, is_int
+
 SCHEMA: dict[str, Any] = json.loads((Path(__file__).with_name("_schema.json")).read_text(encoding="utf-8"))
 
 REQUESTS: dict[str, dict[str, dict[str, Any]]] = {kind: spec["fields"] for kind, spec in SCHEMA["requests"].items()}
@@ -114,14 +116,6 @@ def encodable(text: str) -> bool:
     return True
 
 
-def _is_int(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: object) -> bool:
-    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)  # type: ignore[arg-type]
-
-
 def _in_bounds(v: float, spec: dict[str, Any]) -> bool:
     return spec.get("min", -math.inf) <= v <= spec.get("max", math.inf)
 
@@ -129,9 +123,9 @@ def _in_bounds(v: float, spec: dict[str, Any]) -> bool:
 def _fits(value: object, spec: dict[str, Any]) -> bool:
     kind = spec["type"]
     if kind == "int":
-        return _is_int(value) and _in_bounds(value, spec)  # type: ignore[arg-type]
+        return is_int(value) and _in_bounds(value, spec)  # type: ignore[arg-type]
     if kind == "float":
-        return _is_number(value) and _in_bounds(value, spec)  # type: ignore[arg-type]
+        return is_finite_number(value) and _in_bounds(value, spec)  # type: ignore[arg-type]
     if kind == "bool":
         return isinstance(value, bool)
     if kind == "str":
@@ -145,7 +139,7 @@ def _fits(value: object, spec: dict[str, Any]) -> bool:
             and all(isinstance(x, str) and len(x) <= MAX_TEXT and encodable(x) for x in value)
         )
     if kind in ("ints", "floats"):
-        item = _is_int if kind == "ints" else _is_number
+        item = is_int if kind == "ints" else is_finite_number
         return (
             isinstance(value, list)
             and len(value) <= spec.get("max_items", MAX_DIRECTIONS)

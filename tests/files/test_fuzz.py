@@ -4,7 +4,9 @@ files; each loads or raises our own error, and memory stays within a few file si
 Checkpoints come in both of torch's formats: the zip archive (CRC-protected) and the
 legacy one (torch < 1.6, no checksums: a flipped weight byte loads as another weight).
 The world's factor predictor (its shipped weights, hash check off) and a probe cache
-(resumed by ``probe``) are damaged the same ways."""
+(resumed by ``probe``) are damaged the same ways. The annotations hold every member the
+format has (labels with codes, real images with their codes and photos, a fitted
+continuous factor, per-cell moves), and a factor saved on its own is a kind of its own."""
 
 import io
 import json
@@ -22,13 +24,22 @@ import torch
 
 import semwidget
 from semwidget import Directions, FileFormatError, ModelMismatchError
+from semwidget.continuous import load_factor, save_factor
 from semwidget.nets import DCGAN
 from semwidget.scorers import FunctionScorer
 from semwidget.widget._annotations import Annotations
 from semwidget.world._predictor import WEIGHTS, load_predictor
 
 ALLOWANCE = 1 << 20  # a tiny model's objects, JSON parsing, error messages
-N_CASES = {"directions": 900, "annotations": 900, "checkpoint": 600, "legacy": 300, "predictor": 150, "probe": 300}
+N_CASES = {
+    "directions": 900,
+    "annotations": 900,
+    "factor": 300,
+    "checkpoint": 600,
+    "legacy": 300,
+    "predictor": 150,
+    "probe": 300,
+}
 
 
 def _flip_bits(data, rng):
@@ -117,24 +128,32 @@ def _pickle_edit(name, body, rng):
 @pytest.fixture(scope="module")
 def originals(tmp_path_factory, request):
     from tests.conftest import TinyDCGAN, _seeded
+    from tests.widget.factors import planted
 
     folder = tmp_path_factory.mktemp("originals")
     g = semwidget.as_generator(_seeded(TinyDCGAN), device="cpu")
     d = semwidget.SeFa(n_directions=3).fit(g).directions_.rename(0, "pose").with_layers([0])
     d = Directions.concat([d, d[:1]]).with_measured_sigmas(g, n=64)
     codes = g.sample(6, seed=0).ws.numpy()
-    labels = [("smile", i, 1 if i % 2 else -1) for i in range(6)]
+    labels = [("smile", i, 1 if i % 2 else -1) for i in range(6)] + [("smile", -1, 1)]
+    cf = planted(g, "shift_x", axis=1)
+    k = len(d) + 1
     a = Annotations(
         {"name": g.name, "fingerprint": g.fingerprint},
-        [(d, "recipe()")],
-        [["main.0"]] * len(d),
-        ["n"] * len(d),
+        [(d, "recipe()"), (cf.direction_, None)],
+        [["main.0"]] * k,
+        ["n"] * k,
         labels,
-        codes,
+        np.concatenate([codes, codes[:1]]),
+        reals=[("photo.png", 31.5)],
+        real_codes=codes[:1],
+        photos=np.arange(g.img_resolution**2 * 3, dtype=np.uint8).reshape(1, g.img_resolution, g.img_resolution, 3),
+        factors={1: cf},
+        moves=[("seed:2", len(d), 0.5), ("real:0", len(d), -0.25)],
     )
     files = {}
-    for kind, value in (("directions", d), ("annotations", a)):
-        json_path = value.save(folder / kind)
+    for kind, save in (("directions", d.save), ("annotations", a.save), ("factor", lambda p: save_factor(cf, p))):
+        json_path = save(folder / kind)
         npz = json_path.parent / json.loads(json_path.read_text())["arrays"]
         files[kind] = (json_path.read_bytes(), npz.name, npz.read_bytes())
     torch.manual_seed(0)
@@ -237,7 +256,7 @@ def _case(kind, files, rng):
     elif how == "json-field":
         meta = _mutate_json(meta, rng)
     else:  # mislabelled: the other kind's arrays, a checkpoint, or the other kind's manifest
-        other = "annotations" if kind == "directions" else "directions"
+        other = rng.choice([o for o in ("directions", "annotations", "factor") if o != kind])
         choice = rng.randrange(3)
         if choice == 0:
             npz = files[other][2]
@@ -253,6 +272,8 @@ def _load(kind, folder, g):
         return Directions.load(folder / "directions", g)
     if kind == "annotations":
         return Annotations.load(folder / "annotations", g)
+    if kind == "factor":
+        return load_factor(folder / "factor", g)
     if kind == "predictor":
         return load_predictor(folder / "predictor.pt", sha256=None)
     if kind == "probe":
@@ -285,7 +306,16 @@ def _same(kind, a, b):
         return np.array_equal(a.scores, b.scores) and a.seeds == b.seeds
     if kind == "directions":
         return np.array_equal(a.vectors, b.vectors) and np.array_equal(a.sigmas, b.sigmas)
-    return np.array_equal(a.codes, b.codes) and a.labels == b.labels
+    if kind == "factor":
+        return np.array_equal(a.direction_.vectors, b.direction_.vectors) and np.array_equal(a.g_.step, b.g_.step)
+    return (
+        np.array_equal(a.codes, b.codes)
+        and a.labels == b.labels
+        and np.array_equal(a.real_codes, b.real_codes)
+        and np.array_equal(a.photos, b.photos)
+        and a.moves == b.moves
+        and _same("factor", a.factors[1], b.factors[1])
+    )
 
 
 def test_damaged_files_load_or_raise_our_errors_within_bounded_memory(originals, tmp_path):

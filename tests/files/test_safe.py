@@ -124,3 +124,25 @@ def test_a_checkpoint_claiming_huge_storages_is_refused_before_torch_allocates(t
             dst.writestr(name, data)
     with pytest.raises(FileFormatError, match="claims 3200000000 bytes; its record holds 48 bytes"):
         semwidget.load(path)
+
+
+def test_a_zip_needing_a_newer_zip_version_is_a_format_error(tmp_path):
+    # Found by the loader fuzz: zipfile raises NotImplementedError ("zip file version 17.3")
+    # for a "version needed to extract" it does not know, in the central directory.
+    path = tmp_path / "x.npz"
+    _npz_with_header(path, (8,))
+    data = bytearray(path.read_bytes())
+    central = data.rindex(b"PK\x01\x02")
+    struct.pack_into("<H", data, central + 6, 173)  # version needed to extract: 17.3
+    path.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match="not a zip archive"):
+        read_npz(path, {"vectors": ArraySpec("<f8", (8,))})
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), float("inf"), float("nan"), True, "1.0", None])
+def test_numbers_read_from_json_must_be_finite_floats(value):
+    # Found by the loader fuzz: np.isfinite(10**400) raises TypeError instead of refusing.
+    from semwidget.common._checks import is_finite_number
+
+    assert not is_finite_number(value)
+    assert is_finite_number(10**300) and is_finite_number(np.float32(2.5)) and is_finite_number(-3)
