@@ -45,12 +45,13 @@ under ``--cache``, so a rerun only refits v and g; the first fit's time is kept 
 the cache and reported with "cached"); for the baselines the finder's fit (with the
 labelling for InterFaceGAN) and, separately, the choosing (shared by all transforms).
 
-Settings and cost. Default: the factor at its estimator defaults on shapes-stylegan2
-(32 trajectories, 3 targets per side, 10 steps per target) and 16 trajectories on
-digiface-dcgan; 32 test seeds, 12 choosing seeds. With one torch thread on two cores
-shared with other work this took about 70 minutes (see the model card of
-shapes-stylegan2 for a measured run); ``--full`` uses the estimator defaults on both
-models and 48 test seeds. ``--ceiling`` prints only what the measures read on the exact
+Settings and cost. Default: the factor at the estimator's defaults on both models (32
+trajectories, 3 targets per side, 10 steps per target), 32 test seeds, 12 choosing
+seeds. With one torch thread on two cores shared with other work (load average 7-10)
+shapes-stylegan2 took 21 min (508 s CPU) and digiface-dcgan about 13 min (its factors
+fit in 10-40 s each; the face mesh dominates), so about 35 min in all; the model card of
+shapes-stylegan2 has a measured run. ``--full`` takes 48 test seeds.
+``--ceiling`` prints only what the measures read on the exact
 T_t(G(z)) (the best an edit could score, and which measures can read a transformation at
 all: the world predictor reads scenes, and a zoomed picture is no scene of the world).
 ``--tiny`` (4 trajectories, 1 target per side, 2 steps, 4 test
@@ -471,7 +472,7 @@ def main() -> None:
     parser.add_argument("--transforms", default="shift_x,shift_y,zoom,rotation,brightness")
     parser.add_argument("--test-samples", type=int, help="held-out test seeds (default 32; --full 48)")
     parser.add_argument("--select-samples", type=int, default=12, help="seeds the baselines are chosen on")
-    parser.add_argument("--full", action="store_true", help="the estimator's defaults on both models, 48 test seeds")
+    parser.add_argument("--full", action="store_true", help="48 test seeds")
     parser.add_argument("--tiny", action="store_true", help="a smoke run: tiny fits, few seeds, few candidates")
     parser.add_argument("--cache", default="runs/continuous-factors", help="trajectory cache folder")
     parser.add_argument(
@@ -488,7 +489,7 @@ def main() -> None:
         args.test_samples = args.test_samples or 4
         args.select_samples = min(args.select_samples, 4)
     else:
-        args.n_trajectories = {"shapes-stylegan2": default_n, "digiface-dcgan": default_n if args.full else 16}
+        args.n_trajectories = dict.fromkeys(MODELS, default_n)
         args.test_samples = args.test_samples or (48 if args.full else 32)
     torch.set_num_threads(args.threads)
     print(
