@@ -149,3 +149,70 @@ def test_a_worker_killed_mid_probe_changes_nothing(client, shapes, reference, tm
     result = semwidget.probe(shapes, KillOnce(marker), client=client, progress=False, **ARGS)
     assert marker.exists() and _same(result, reference)
     assert os.getpid() not in pids  # the marker was made by a worker, which then died
+
+
+# ---- batch inversion and continuous-factor trajectories -------------------------------------
+
+
+def test_an_inversion_on_the_cluster_is_bit_identical_to_one_in_process(client, shapes, monkeypatch):
+    # Five images in batches of two: three shards, the last one short. The workers start
+    # each batch from their own copy of the shapes encoder, as this process does.
+    x = shapes.synthesize(shapes.sample(5, seed=500))
+    args = dict(steps=3, batch_size=2, seed=11, progress=False)
+    here = semwidget.invert(shapes, x, **args)
+    with semwidget.distributed(client):
+        there = semwidget.invert(shapes, x, **args)
+    assert here.init == there.init == "encoder"
+    assert torch.equal(here.latents.ws, there.latents.ws) and np.array_equal(here.loss_curve, there.loss_curve)
+    assert np.array_equal(here.psnr, there.psnr) and there.steps == 3
+    with pytest.raises(ValueError, match="callback= hears every step"):
+        semwidget.invert(shapes, x, client=client, callback=lambda step, losses: None, **args)
+    from semwidget.inversion import _invert
+
+    monkeypatch.setattr(_invert, "MAX_SHARD_BYTES", 10_000)  # a batch of two 64×64 images is 98 KiB
+    with pytest.raises(ValueError, match="lower batch_size"):
+        semwidget.invert(shapes, x, client=client, **args)
+
+
+def _same_fit(a, b) -> bool:
+    return np.array_equal(a.direction_.vectors, b.direction_.vectors) and np.array_equal(a.g_.step, b.g_.step)
+
+
+def test_continuous_factor_trajectories_on_the_cluster_resume_and_match_in_process(client, shapes, tmp_path, caplog):
+    from semwidget import ModelMismatchError
+    from semwidget.continuous import ContinuousFactor
+
+    # Four seeds in shards of two, two targets a side of two steps each.
+    small = dict(n_trajectories=4, batch_size=2, t_steps=2, steps_per_target=2, space="w", progress=False)
+    here = ContinuousFactor("shift_x", **small).fit(shapes)
+    cache = tmp_path / "shift"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_three(label, done, total):
+        if done == 3:  # in the second target of the first shard: its seeds hold one target each
+            raise Stop
+
+    with pytest.raises(Stop), report_to(stop_after_three):
+        ContinuousFactor("shift_x", cache=cache, **dict(small, progress=True)).fit(shapes)
+    assert len(list(cache.glob("seed-*.npz"))) == 2
+    # Mark seed 0's first-target losses (they weigh in no direction or step: nothing is
+    # rejected of four), so the result shows whether the worker resumed from the file.
+    with np.load(cache / "seed-0.npz") as npz:
+        held = dict(npz)
+    assert held["loss"].shape == (2, 1)
+    np.savez(cache / "seed-0.npz", **dict(held, loss=np.full((2, 1), 123.0)))
+    # The cluster resumes seeds 0 and 1 from their first target and runs seeds 2 and 3.
+    there = ContinuousFactor("shift_x", cache=cache, **small).fit(shapes, client=client)
+    assert _same_fit(here, there) and len(list(cache.glob("seed-*.npz"))) == 4
+    changed = np.argwhere(here.trajectories_.error != there.trajectories_.error).tolist()
+    assert changed == [[0, 1], [0, 2]]  # seed 0 at t = -0.075 and +0.075: the marked losses came back
+    # Extending the fit sends only the new shard; the cached ones are read.
+    more = dict(small, n_trajectories=6)
+    with caplog.at_level(logging.INFO, logger="semwidget.distributed"), semwidget.distributed(client):
+        extended = ContinuousFactor("shift_x", cache=cache, **more).fit(shapes)
+    assert "3 shards, 2 of them cached, 1 sent to the cluster" in caplog.text
+    assert _same_fit(extended, ContinuousFactor("shift_x", **more).fit(shapes))
+    with pytest.raises(ModelMismatchError, match="other settings"):
+        ContinuousFactor("shift_x", cache=cache, **dict(small, sigma=2.0)).fit(shapes, client=client)

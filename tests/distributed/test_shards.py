@@ -208,6 +208,8 @@ def test_client_without_dask_says_how_to_install_it(tiny_dcgan, monkeypatch):
         lambda: semwidget.probe(tiny_dcgan, Brightness(), n_samples=2, client=object(), progress=False),
         lambda: semwidget.distributed(object()).__enter__(),
         lambda: semwidget.GANSpace(2, n_samples=10, progress=False).fit(tiny_dcgan, client=object()),
+        lambda: semwidget.invert(tiny_dcgan, torch.zeros(1, 3, 16, 16), steps=1, client=object(), progress=False),
+        lambda: semwidget.ContinuousFactor("shift_x", progress=False).fit(tiny_dcgan, client=object()),
     ):
         with pytest.raises(ImportError, match=r"pip install 'semwidget\[distributed\]'"):
             call()
