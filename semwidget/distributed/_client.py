@@ -50,8 +50,9 @@ def distributed(client: object) -> Iterator[Any]:
     """Run the sampling-heavy calls in this block on a Dask cluster.
 
     Inside ``with semwidget.distributed(client):``, :func:`semwidget.probe`,
-    :func:`semwidget.rescore`, :func:`semwidget.attribute_change` and
-    :meth:`semwidget.GANSpace.fit` run as if called with ``client=client``; a call's own
+    :func:`semwidget.rescore`, :func:`semwidget.attribute_change`,
+    :meth:`semwidget.GANSpace.fit`, :meth:`semwidget.ContinuousFactor.fit` and
+    :func:`semwidget.invert` run as if called with ``client=client``; a call's own
     ``client=`` still wins. ``semwidget.distributed(None)`` runs a block in this process.
     The result is bit-identical to the one computed in this process (see
     :func:`semwidget.distributed.map_shards`).
