@@ -47,10 +47,11 @@ labelling for InterFaceGAN) and, separately, the choosing (shared by all transfo
 
 Settings and cost. Default: the factor at the estimator's defaults on both models (32
 trajectories, 3 targets per side, 10 steps per target), 32 test seeds, 12 choosing
-seeds. With one torch thread on two cores shared with other work (load average 7-10)
-shapes-stylegan2 took 21 min (508 s CPU) and digiface-dcgan about 13 min (its factors
-fit in 10-40 s each; the face mesh dominates), so about 35 min in all; the model card of
-shapes-stylegan2 has a measured run. ``--full`` takes 48 test seeds.
+seeds. With one torch thread on two cores shared with other work, shapes-stylegan2 took
+21 min (508 s CPU; load average 7-10) and digiface-dcgan 7.5 min (423 s CPU; load 2-4;
+its factors fit in 15-20 s each), so 16 min of CPU in all, about 35 min of wall time on
+a busy machine; the model card of shapes-stylegan2 has the measured run. ``--full``
+takes 48 test seeds.
 ``--ceiling`` prints only what the measures read on the exact
 T_t(G(z)) (the best an edit could score, and which measures can read a transformation at
 all: the world predictor reads scenes, and a zoomed picture is no scene of the world).
