@@ -15,6 +15,7 @@ from ._files import load_factor, save_factor
 from ._fit import ContinuousFactor, TrajectorySummary
 from ._measure import Measured, TransformMeasurement, measure_transform
 from ._monotone import MonotoneMap, OutOfRangeWarning
+from ._trajectories import UsableSeedsWarning
 from ._transforms import TRANSFORMS, CustomTransform, Transform, as_transform
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "TrajectorySummary",
     "Transform",
     "TransformMeasurement",
+    "UsableSeedsWarning",
     "as_transform",
     "load_factor",
     "measure_transform",

@@ -29,7 +29,7 @@ from ..generators._latents import Latents
 from ..inversion._space import is_style_based
 from ._direction import fit_direction
 from ._monotone import MonotoneMap
-from ._trajectories import Plan, run_trajectories, trajectory_deltas
+from ._trajectories import Plan, run_trajectories, trajectory_deltas, usable_seeds
 from ._transforms import TRANSFORMS, Transform, as_transform
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ class TrajectorySummary:
     seeds : ndarray of shape (n,)
         The seed each trajectory started from.
     kept : ndarray of shape (n,), bool
-        False for the trajectories dropped as the worst ``reject`` fraction.
+        False for the trajectories dropped: seeds whose image keeps too few valid pixels
+        at some amount (see ``_trajectories.usable_seeds``; they count towards
+        ``reject``), then the worst of the rest up to the ``reject`` fraction.
     error : ndarray of shape (n, k)
         Each target's blurred masked error at its last step, divided by the error of
         the unedited image against the same target (0: reached, 1: no better than not
@@ -294,6 +296,7 @@ class ContinuousFactor(BaseEstimator):
         plan = self._plan(g)
         seed, n = int(self.random_state), int(self.n_trajectories)
         seeds = list(range(seed, seed + n))
+        usable = usable_seeds(g, plan, seeds)
         trajectories, z0 = run_trajectories(
             g,
             plan,
@@ -309,11 +312,14 @@ class ContinuousFactor(BaseEstimator):
         t = t[order]
         deltas = trajectory_deltas(g, plan, trajectories, z0)[:, order]
         error = np.stack([(tr.loss / np.maximum(tr.baseline, 1e-12)).reshape(-1) for tr in trajectories])[:, order]
-        n = len(seeds)
-        n_drop = min(int(math.floor(float(self.reject) * n)), n - 2)
-        kept = np.ones(n, dtype=bool)
+        # Seeds whose images cannot show the transformation are out first; the worst
+        # ``reject`` fraction of all seeds is dropped from the rest, keeping at least two.
+        n, n_ok = len(seeds), int(usable.sum())
+        n_drop = max(0, min(int(math.floor(float(self.reject) * n)) - (n - n_ok), n_ok - 2))
+        kept = usable.copy()
         if n_drop > 0:
-            kept[np.argsort(error.mean(axis=1), kind="stable")[n - n_drop :]] = False
+            ranked = np.argsort(np.where(usable, error.mean(axis=1), -np.inf), kind="stable")
+            kept[ranked[n - n_drop :]] = False
         fitted = fit_direction(t, deltas[kept])
         if fitted.g.step_range[1] - fitted.g.step_range[0] <= 1e-9 * max(1.0, float(np.abs(deltas).max())):
             raise ValueError(

@@ -28,6 +28,7 @@ import functools
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -44,7 +45,9 @@ from ._transforms import Transform
 
 log = logging.getLogger(__name__)
 
-#: Each image must keep at least this fraction of valid pixels at the largest amount.
+#: Each image must keep at least this fraction of valid pixels at every amount; a seed
+#: whose image does not (a near-black face darkened: its pixels clip) is left out of the
+#: fit, and the fit is refused only when fewer than two seeds are left.
 MIN_VALID = 0.2
 #: The smallest amount must move the content by at least this many pixels.
 MIN_PIXELS = 0.5
@@ -206,8 +209,49 @@ def sample_starts(g: Generator, seeds: Sequence[int]) -> Any:
     return g.sample(seeds=seeds, class_index=classes)
 
 
+def usable_seeds(g: Generator, plan: Plan, seeds: Sequence[int], batch_size: int = 64) -> np.ndarray:
+    """Which seeds keep at least :data:`MIN_VALID` of their image valid at every amount
+    (bool, shape (n,)); raises when fewer than two do, naming the worst amount."""
+    amounts = sorted({float(t) for branch in plan.branches for t in branch})
+    worst = np.ones(len(seeds))
+    worst_t = np.zeros(len(seeds))
+    for lo in range(0, len(seeds), batch_size):
+        lat = sample_starts(g, seeds[lo : lo + batch_size]).to(g.device)
+        with torch.no_grad():
+            img = g.render(lat.ws.float(), lat.c).clamp(-1, 1)
+            for t in amounts:
+                valid = plan.transform(img, t)[1].flatten(1).float().mean(1).cpu().numpy()
+                part = slice(lo, lo + len(valid))
+                lower = valid < worst[part]
+                worst[part] = np.where(lower, valid, worst[part])
+                worst_t[part] = np.where(lower, t, worst_t[part])
+    ok = worst >= MIN_VALID
+    if ok.sum() < 2:
+        i = int(worst.argmax())  # even the best seed fails: the amounts are too large for the model
+        raise ValueError(
+            f"{plan.transform.name} at t={worst_t[i]:g} leaves {100 * worst[i]:.0f} % of the image valid "
+            f"(at least {100 * MIN_VALID:.0f} % needed): lower t_max"
+        )
+    if not ok.all():
+        bad = [int(s) for s in np.asarray(seeds)[~ok]]
+        warnings.warn(
+            f"{plan.transform.name}: {len(bad)} of {len(seeds)} seeds keep under {100 * MIN_VALID:.0f} % of their "
+            f"image valid at some amount (seeds {bad[:8]}{'…' if len(bad) > 8 else ''}); their trajectories are "
+            "left out of the fit",
+            UsableSeedsWarning,
+            stacklevel=3,
+        )
+    return ok
+
+
+class UsableSeedsWarning(UserWarning):
+    """Some seeds' images cannot show the transformation (too few valid pixels)."""
+
+
 def _targets(transform: Transform, images: torch.Tensor, amounts: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
-    """T_t of each image at its own amount, and the masks; checked for valid pixels."""
+    """T_t of each image at its own amount, and the masks. An image left with too few
+    valid pixels (its seed is dropped from the fit, see :func:`usable_seeds`) is compared
+    on every pixel instead, so its trajectory stays finite."""
     out = []
     values = np.asarray(amounts, dtype=np.float64)
     for t in np.unique(values):
@@ -219,13 +263,7 @@ def _targets(transform: Transform, images: torch.Tensor, amounts: Sequence[float
     mask = images.new_empty(n, 1, *images.shape[2:])
     for idx, x, m in out:
         targets[idx], mask[idx] = x.to(targets), m.to(mask)
-    valid = mask.flatten(1).mean(1)
-    if bool((valid < MIN_VALID).any()):
-        worst = int(valid.argmin())
-        raise ValueError(
-            f"{transform.name} at t={values[worst]:g} leaves {100 * float(valid[worst]):.0f} % of the image valid "
-            f"(at least {100 * MIN_VALID:.0f} % needed): lower t_max"
-        )
+    mask[mask.flatten(1).mean(1) < MIN_VALID] = 1.0
     return targets, mask
 
 

@@ -219,3 +219,27 @@ def test_style_models_move_w_or_w_plus_on_the_chosen_layers_and_conditional_mode
     cf = ContinuousFactor("brightness", **quick).fit(cond)
     assert cf.direction_.space == "z" and cf.direction_.dim == cond.z_dim
     assert cond.synthesize(cf.edit(cond.sample(2, class_index=1), 0.2)).shape == (2, 3, 16, 16)
+
+
+def _left_only_shift(images, t):
+    """shift_x, but an image whose disc sits in the right half has no valid pixel (like a
+    near-black face darkened: an image that cannot show the transformation)."""
+    shifted, mask = semwidget.continuous.TRANSFORMS["shift_x"](images, t)
+    left = images[:, 0, :, : RES // 2].mean((1, 2)) > images[:, 0, :, RES // 2 :].mean((1, 2))
+    return shifted, mask.expand(len(images), 1, RES, RES) * left[:, None, None, None].to(mask)
+
+
+def test_seeds_whose_images_cannot_show_the_transformation_are_left_out_with_a_warning():
+    g = blob()
+    seeds = list(range(8))
+    right = [s for s in seeds if _centre_x(g.synthesize(g.sample(1, seed=s)))[0] > RES / 2]
+    assert 2 <= len(right) <= 6  # the case needs both kinds among the seeds
+    cf = ContinuousFactor(_left_only_shift, **dict(SMALL, n_trajectories=8, reject=0.0))
+    with pytest.warns(semwidget.continuous.UsableSeedsWarning, match=rf"{len(right)} of 8 seeds .* left out"):
+        cf.fit(g)
+    assert [int(s) for s in cf.trajectories_.seeds[~cf.trajectories_.kept]] == right
+    assert np.isfinite(cf.trajectories_.error).all() and cf.direction_.vectors[0][0] > 0.8  # still along +z[0]
+    # When fewer than two seeds can show it, the fit is refused before any trajectory runs.
+    never = lambda x, t: (x, torch.zeros(RES, RES))  # noqa: E731
+    with pytest.raises(ValueError, match=r"leaves 0 % of the image valid \(at least 20 % needed\)"):
+        ContinuousFactor(never, **dict(SMALL, n_trajectories=4)).fit(g)
