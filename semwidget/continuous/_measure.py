@@ -8,7 +8,11 @@ The measures are independent of the fit that made the edit (none of them reads g
 * ``"saliency"`` (any model, no weights): the spectral-residual saliency map's
   barycentre, spread, principal axis and the mean brightness (:mod:`._saliency`).
 * ``"world"`` (shapes-stylegan2): the world's own factor predictor (object position,
-  horizon, object size, lighting and the rest).
+  horizon, object size, lighting and the rest). It reads scenes of the world, and a
+  zoomed or brightened picture is not one: on the exact T_t(G(z)) its zoom column
+  ("scale") reaches r 0.25 and its brightness column ("lighting") 0.16, its shift_x
+  column ("position") 0.81 (``benchmarks/continuous_factors.py --ceiling``). For zoom
+  and brightness, read registration or saliency; r from this measure says little there.
 * ``"face"`` (digiface-dcgan; needs ``semwidget[faces]``): the face mesh's landmarks
   (centre, inter-ocular distance, roll of the eye line).
 
