@@ -506,7 +506,8 @@ class Explorer(anywidget.AnyWidget):
         def job() -> None:
             steps = _jobs.gif_frames(self._generator, self._renderer, s, direction, frames, extent, self._job_progress)
             block, row = s.directions[direction]
-            data = _jobs.gif(steps, self.columns, block.directions.labels[row])
+            factor = s.factor_at(direction)
+            data = _jobs.gif(steps, self.columns, block.directions.labels[row], None if factor is None else factor.text)
             self.send({"kind": "file", "name": f"semwidget-direction{direction}.gif", "mime": "image/gif"}, [data])
 
         self._submit("export_gif", job)

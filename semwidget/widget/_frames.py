@@ -1,4 +1,4 @@
-"""Encoding what the widget shows: grid sprites, PNG exports, GIF traversals."""
+"""Encoding what the widget shows: grid sprites and PNG exports (GIF traversals: _jobs.gif)."""
 
 from __future__ import annotations
 
@@ -55,13 +55,4 @@ def sprite(images: torch.Tensor, columns: int, cell: int, final: bool) -> Frame:
 def png_grid(images: torch.Tensor, columns: int) -> bytes:
     buffer = io.BytesIO()
     image_grid(images, ncols=columns).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def gif(frames: list[torch.Tensor], columns: int, duration_ms: int = 80) -> bytes:
-    """An animated GIF that loops forth and back through ``frames`` (each a batch of images)."""
-    pictures = [image_grid(f, ncols=columns) for f in frames]
-    sequence = pictures + pictures[-2:0:-1]
-    buffer = io.BytesIO()
-    sequence[0].save(buffer, format="GIF", save_all=True, append_images=sequence[1:], duration=duration_ms, loop=0)
     return buffer.getvalue()

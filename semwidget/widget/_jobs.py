@@ -144,9 +144,20 @@ def gif_frames(
     return out
 
 
-def gif(frames: list[tuple[float, torch.Tensor]], columns: int, name: str, duration_ms: int = 80) -> bytes:
-    """An animated GIF that loops forth and back, each frame captioned with its α."""
-    pictures = [_captioned(image_grid(images, ncols=columns), f"{name}  α = {a:+.2f}") for a, images in frames]
+def gif(
+    frames: list[tuple[float, torch.Tensor]],
+    columns: int,
+    name: str,
+    amount: Callable[[float], str] | None = None,
+    duration_ms: int = 80,
+) -> bytes:
+    """An animated GIF that loops forth and back, each frame captioned with its α, or for a
+    continuous factor with ``amount(α)``, the amount in the transformation's units."""
+
+    def caption(a: float) -> str:
+        return f"{name}  {amount(a)}" if amount is not None else f"{name}  α = {a:+.2f}"
+
+    pictures = [_captioned(image_grid(images, ncols=columns), caption(a)) for a, images in frames]
     sequence = pictures + pictures[-2:0:-1]
     buffer = io.BytesIO()
     sequence[0].save(buffer, format="GIF", save_all=True, append_images=sequence[1:], duration=duration_ms, loop=0)

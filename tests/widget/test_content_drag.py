@@ -414,3 +414,20 @@ def test_copy_as_code_reproduces_the_cells_moved_on_their_own(ex):
     namespace = {"generator": ex.generator}
     exec(code.rsplit("\n", 2)[0], namespace)  # all but the image grid
     assert torch.allclose(namespace["latents"].ws, ex.latents().ws, atol=1e-3)
+
+
+def test_a_gif_of_a_factor_is_captioned_in_the_transformations_units(ex, monkeypatch):
+    from semwidget.widget import _jobs
+
+    captions = []
+    real = _jobs._captioned
+    monkeypatch.setattr(_jobs, "_captioned", lambda picture, text: captions.append(text) or real(picture, text))
+    shift_x = next(i for i, d in enumerate(ex.directions) if d["label"] == "shift_x")
+    for direction in (shift_x, 0):  # one at a time: a newer export of the same kind replaces a waiting one
+        request(ex, {"kind": "export_gif", "direction": direction, "frames": 3, "extent": 1.0})
+        assert ex.wait_idle()
+    factor = ex.state.factor_at(shift_x)
+    ends = [factor.text(factor.clamp(a)) for a in (-1.0, 0.0, 1.0)]
+    assert captions[:3] == [f"shift_x  {e}" for e in ends] and ends[0].endswith("px") and ends[1] == "+0.0 px"
+    if ex.state.factor_at(0) is None:  # any other direction keeps its α caption
+        assert captions[3:] == [f"{ex.directions[0]['label']}  α = {a:+.2f}" for a in (-1.0, 0.0, 1.0)]
