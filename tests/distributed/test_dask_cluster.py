@@ -23,6 +23,7 @@ from semwidget.distributed._specs import prepare
 from semwidget.scorers import Brightness, Scorer
 from semwidget.world import FactorScorer
 
+dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
 # Scorers defined here travel by value: the workers cannot import this test module.
@@ -34,9 +35,13 @@ ARGS = dict(n_samples=N, batch_size=BATCH, shard_size=SHARD)
 
 @pytest.fixture(scope="module")
 def client(shapes):
-    cluster = distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
-    )
+    # Seen once at load average ~11: the scheduler dropped both workers at once ("Lost all
+    # workers") and the shards waited for workers forever. With this, shards that find no
+    # worker for three minutes fail (NoValidWorkerError), so such a run fails, not hangs.
+    with dask.config.set({"distributed.scheduler.no-workers-timeout": "180s"}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+        )
     client = distributed.Client(cluster)
     # Each worker builds the models while this process computes its reference.
     specs = [describe_generator(shapes), describe_scorer(FactorScorer())]
