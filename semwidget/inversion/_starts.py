@@ -37,14 +37,14 @@ def _encoder_for(g: Generator) -> Any:
     return encoder_for(g)
 
 
-def _warn_once(g: Generator, fallback: str) -> None:
+def _warn_once(g: Generator, init: str, fallback: str) -> None:
     with _warned_lock:
         if g.fingerprint in _warned:
             return
         _warned.add(g.fingerprint)
     warnings.warn(
         f"invert: no encoder for {g.name}; starting from {fallback} instead "
-        f"(pass init={fallback.split()[0]!r} to choose this and silence the warning)",
+        f"(pass init={init!r} to choose this and silence the warning)",
         stacklevel=4,
     )
 
@@ -120,7 +120,7 @@ def resolve(g: Generator, space: str, init: object, n: int) -> str:
         if encoder is not None and not (encoder.space == "w+" and space == "z"):
             return "encoder"
         init = "mean" if is_style_based(g) else "random"
-        _warn_once(g, "the mean w" if init == "mean" else "a seeded random z on the sphere")
+        _warn_once(g, init, "the mean w" if init == "mean" else "a seeded random z on the sphere")
     if init == "mean" and space == "z":
         raise ValueError(f"init='mean' needs a w space; {g.name} is inverted in z: use init='random' or 'encoder'")
     return str(init)
