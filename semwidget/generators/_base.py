@@ -241,6 +241,43 @@ class Generator(ABC):
                 raise ValueError(f"unknown feature layer {name!r}; {self.name} has {sorted(self._feature_layers)}")
             if offset.shape[1] != layer.channels:
                 raise ValueError(f"offset for {name!r} has {offset.shape[1]} channels; the layer has {layer.channels}")
+        if latents.noise is not None:
+            self.check_noise(latents.noise)
+
+    # ---- noise inputs ------------------------------------------------------------
+
+    @property
+    def noise_shapes(self) -> tuple[tuple[int, int], ...]:
+        """(h, w) of each noise input synthesis reads, in order; ``()`` when the model has
+        none semwidget can set (DCGAN, BigGAN, NVIDIA's StyleGAN checkpoints)."""
+        return ()
+
+    def fixed_noise(self) -> list[torch.Tensor]:
+        """The stored maps synthesis uses by default, one (1, 1, h, w) tensor per noise input."""
+        raise ValueError(f"{self.name} has no noise inputs semwidget can set")
+
+    def check_noise(self, noise: Sequence[torch.Tensor]) -> None:
+        """Raise a clear error unless ``noise`` holds one (n, 1, h, w) map per noise input."""
+        shapes = self.noise_shapes
+        if not shapes:
+            raise ValueError(
+                f"these latents carry their own noise maps, but {self.name} has no noise inputs semwidget can set "
+                "(rosinality-layout StyleGAN2 models such as shapes-stylegan2 have them)"
+            )
+        got = [tuple(m.shape[2:]) for m in noise]
+        if got != list(shapes):
+            raise ValueError(f"{self.name} reads noise maps of sizes {list(shapes)}; the latents carry {got}")
+
+    def _forward_with_noise(
+        self, ws: torch.Tensor, c: torch.Tensor | None, noise: Sequence[torch.Tensor]
+    ) -> torch.Tensor:
+        """:meth:`_forward` with these maps in place of the stored ones (models with noise inputs)."""
+        raise ValueError(f"{self.name} has no noise inputs semwidget can set")
+
+    def _run(self, ws: torch.Tensor, c: torch.Tensor | None, noise: Sequence[torch.Tensor] | None) -> torch.Tensor:
+        if noise is None:
+            return self._forward(ws, c)
+        return self._forward_with_noise(ws, c, [m.to(ws.device, ws.dtype) for m in noise])
 
     # ---- synthesis -------------------------------------------------------------
 
@@ -256,20 +293,22 @@ class Generator(ABC):
         for start in range(0, len(latents), batch_size):
             part = latents[start : start + batch_size]
             with self._forward_lock, torch.inference_mode(), self._injected(part.offsets):
-                img = self._forward(part.ws.to(self.dtype), part.c).float().clamp(-1, 1)
+                img = self._run(part.ws.to(self.dtype), part.c, part.noise).float().clamp(-1, 1)
             out.append(img.cpu())
         if not out:
             r = self.img_resolution
             return torch.empty(0, 3, r, r)
         return torch.cat(out)
 
-    def render(self, ws: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+    def render(
+        self, ws: torch.Tensor, c: torch.Tensor | None = None, noise: Sequence[torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """Differentiable synthesis, for inversion and other optimisation.
 
         Unlike :meth:`synthesize` this runs with autograd, does not clamp, takes the
         raw ``ws`` (no feature-layer offsets) and keeps the result on the device.
-        Noise inputs stay as :meth:`synthesize` uses them (the stored, fixed maps), so
-        the same ``ws`` gives the same image here and there, up to the clamp.
+        Noise inputs stay as :meth:`synthesize` uses them (the stored, fixed maps, or
+        ``noise``), so the same ``ws`` gives the same image here and there, up to the clamp.
 
         Parameters
         ----------
@@ -277,6 +316,9 @@ class Generator(ABC):
             Layer-wise latents; gradients flow back to them.
         c : Tensor of shape (n, c_dim), optional
             Conditioning of a conditional generator.
+        noise : sequence of Tensor, optional
+            One (n, 1, h, w) map per noise input (:attr:`noise_shapes`) in place of the
+            stored ones; gradients flow back to them.
 
         Returns
         -------
@@ -289,8 +331,10 @@ class Generator(ABC):
             wanted = "no conditioning c" if self.c_dim == 0 else f"a conditioning c of shape (n, {self.c_dim})"
             raise ValueError(f"{self.name} expects {wanted}")
         c = None if c is None else c.to(self.device, self.dtype)
+        if noise is not None:
+            self.check_noise(noise)
         with self._forward_lock:
-            return self._forward(ws.to(self.device, self.dtype), c).float()
+            return self._run(ws.to(self.device, self.dtype), c, noise).float()
 
     @contextmanager
     def _injected(self, offsets: Mapping[str, torch.Tensor]) -> Iterator[None]:
@@ -327,7 +371,7 @@ class Generator(ABC):
         with self._forward_lock, torch.inference_mode(), self._injected(latents.offsets):
             handle = self._feature_layers[layer].module.register_forward_hook(grab)
             try:
-                self._forward(latents.ws.to(self.dtype), latents.c)
+                self._run(latents.ws.to(self.dtype), latents.c, latents.noise)
             except _StopForward:
                 pass
             finally:

@@ -30,6 +30,11 @@ class Latents:
         The fingerprint of the generator these latents belong to.
     space : str
         What ``ws`` holds: ``"z"`` (the input noise) or ``"w"`` (mapped codes).
+    noise : tuple of Tensor or None
+        Each sample's own maps for the generator's noise inputs, one tensor of shape
+        (n, 1, h, w) per input (``generator.noise_shapes``), as ``invert(...,
+        optimize_noise=True)`` finds them; ``None`` (the usual case): the model's
+        stored, fixed maps. Edits change ``ws`` and keep these.
     """
 
     ws: torch.Tensor
@@ -38,6 +43,7 @@ class Latents:
     seeds: tuple[int, ...] | None = None
     model: str = ""
     space: str = "z"
+    noise: tuple[torch.Tensor, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.ws, torch.Tensor) or self.ws.ndim != 3:
@@ -53,6 +59,13 @@ class Latents:
                 )
         if self.seeds is not None and len(self.seeds) != n:
             raise ValueError(f"Latents.seeds has {len(self.seeds)} entries for {n} samples")
+        if self.noise is not None:
+            if not isinstance(self.noise, tuple) or not self.noise:
+                raise ValueError("Latents.noise must be a non-empty tuple of tensors (n, 1, h, w), or None")
+            for k, m in enumerate(self.noise):
+                if not isinstance(m, torch.Tensor) or m.ndim != 4 or m.shape[0] != n or m.shape[1] != 1:
+                    shape = tuple(m.shape) if isinstance(m, torch.Tensor) else type(m).__name__
+                    raise ValueError(f"Latents.noise[{k}] must have shape ({n}, 1, h, w); got {shape}")
 
     def __len__(self) -> int:
         return int(self.ws.shape[0])
@@ -76,7 +89,8 @@ class Latents:
         if self.seeds is not None:
             picked = torch.arange(len(self))[index].tolist()
             seeds = tuple(self.seeds[i] for i in picked)
-        return Latents(ws=ws, c=c, offsets=offsets, seeds=seeds, model=self.model, space=self.space)
+        noise = None if self.noise is None else tuple(m[index] for m in self.noise)
+        return Latents(ws=ws, c=c, offsets=offsets, seeds=seeds, model=self.model, space=self.space, noise=noise)
 
     def replace(self, **changes: object) -> Latents:
         """A copy with some fields changed (the dataclass is frozen)."""
@@ -90,6 +104,7 @@ class Latents:
             seeds=self.seeds,
             model=self.model,
             space=self.space,
+            noise=None if self.noise is None else tuple(m.to(device) for m in self.noise),
         )
 
     @staticmethod
@@ -106,6 +121,11 @@ class Latents:
         has_c = parts[0].c is not None
         if any((p.c is not None) != has_c for p in parts):
             raise ValueError("cannot join conditional and unconditional latents")
+        has_noise = parts[0].noise is not None
+        if any((p.noise is not None) != has_noise for p in parts):
+            raise ValueError(
+                "cannot join latents with their own noise maps and latents without (invert's optimize_noise)"
+            )
         return Latents(
             ws=torch.cat([p.ws for p in parts]),
             c=torch.cat([p.c for p in parts if p.c is not None]) if has_c else None,
@@ -115,4 +135,7 @@ class Latents:
             else None,
             model=parts[0].model,
             space=parts[0].space,
+            noise=tuple(torch.cat(maps) for maps in zip(*(p.noise for p in parts)))  # type: ignore[misc]
+            if has_noise
+            else None,
         )

@@ -133,6 +133,20 @@ class RosinalityStyleGAN(Generator):
         img, _ = self.module([ws], input_is_latent=True, randomize_noise=False)
         return img
 
+    @property
+    def noise_shapes(self) -> tuple[tuple[int, int], ...]:
+        return tuple((int(m.shape[2]), int(m.shape[3])) for m in self.fixed_noise())
+
+    def fixed_noise(self) -> list[torch.Tensor]:
+        noises = self.module.noises
+        return [getattr(noises, f"noise_{k}") for k in range(int(self.module.num_layers))]
+
+    def _forward_with_noise(
+        self, ws: torch.Tensor, c: torch.Tensor | None, noise: Sequence[torch.Tensor]
+    ) -> torch.Tensor:
+        img, _ = self.module([ws], input_is_latent=True, noise=list(noise))
+        return img
+
     def projection_weights(self, layers: Sequence[int] | None = None) -> list[ProjectionWeight]:
         """The style (modulation) weights of shape (in_channel, style_dim) of the
         StyledConvs reading each chosen ws index, and for the last index that of the

@@ -163,10 +163,13 @@ def _cache(
         drawn: dict[str, Any] = {"seed": int(seed), "truncation": None if psi is None else float(psi)}
     else:
         digest = hashlib.sha256()
-        for t in (latents.ws, latents.c, *[latents.offsets[k] for k in sorted(latents.offsets)]):
+        noise = latents.noise or ()
+        for t in (latents.ws, latents.c, *[latents.offsets[k] for k in sorted(latents.offsets)], *noise):
             if t is not None:
                 digest.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
         drawn = {"latents": digest.hexdigest(), "offsets": sorted(latents.offsets)}
+        if noise:  # latents with their own noise maps (invert's optimize_noise) make other images
+            drawn["noise maps"] = len(noise)
     jobs = [
         {
             "vector": hashlib.sha256(np.ascontiguousarray(row.vectors, np.float64).tobytes()).hexdigest(),
