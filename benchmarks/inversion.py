@@ -2,6 +2,7 @@
 
     python benchmarks/inversion.py [--threads 1] [--images 8] [--steps 0,50,200] [--long]
                                    [--photo PATH --photo-box L,T,R,B] [--only world|faces]
+                                   [--edits-only] [--noise]
 
 Two models, each on images it never saw:
 
@@ -21,6 +22,8 @@ Every run reports its time as a multiple of one forward-backward pass of the sam
 measured in the same process (``fb``), so budgets read the same on a busy or an idle
 machine, and as seconds per image. Baselines are plain Adam on MSE with a cosine
 ramp-down, no warm-up, no latent noise, no encoder (from the mean w / a random z).
+``--noise`` adds the defaults with the generator's noise inputs optimised too
+(``optimize_noise=True``, shapes-stylegan2 only: the DCGAN has none).
 
 The defaults (8 images per set, steps 0, 50, 200 and the defaults' own count) take about
 12 minutes on two busy cores with one torch thread (682 s measured, before the
@@ -131,9 +134,10 @@ def measure(
     return row, inv
 
 
-def sweep(g, x, fb, model, images, steps_list, long, baseline_init, defaults_only=False):
+def sweep(g, x, fb, model, images, steps_list, long, baseline_init, defaults_only=False, noise=False):
     """Baselines, the defaults and the defaults at other step counts; returns the defaults' inversion.
-    With ``defaults_only``, the defaults alone (what the factor error and edit fidelity need)."""
+    With ``defaults_only``, the defaults alone (what the factor error and edit fidelity need);
+    with ``noise``, also the defaults with the noise inputs optimised (models that have them)."""
     rows = []
     space = default_space(g)
     spaces = ("w+", "w") if space == "w+" else ("z",)
@@ -163,6 +167,8 @@ def sweep(g, x, fb, model, images, steps_list, long, baseline_init, defaults_onl
         f"{'met' if verdict else 'NOT met'} -->",
         flush=True,
     )
+    if noise and g.noise_shapes:
+        rows.append(measure(g, x, fb, model, images, "defaults, noise optimised", optimize_noise=True)[0])
     if defaults_only:
         return rows, default
     if default.init == "encoder":  # the schedule alone, from where the baseline starts
@@ -185,7 +191,9 @@ def world(args) -> list[Row]:
     fb = fb_seconds(g, x)
     print(f"\nshapes-stylegan2: one forward-backward pass of {len(x)} images: {fb * 1000:.0f} ms", flush=True)
     print(HEADER)
-    rows, default = sweep(g, x, fb, "shapes-stylegan2", "world renders", args.steps, args.long, "mean", args.edits_only)
+    rows, default = sweep(
+        g, x, fb, "shapes-stylegan2", "world renders", args.steps, args.long, "mean", args.edits_only, args.noise
+    )
 
     # Factor error: the predictor on reconstructions and on the renders, against the truth.
     scorer = FactorScorer()
@@ -294,6 +302,9 @@ def main() -> None:
         "--edits-only",
         action="store_true",
         help="shapes-stylegan2: the defaults, factor error and edit fidelity only (no baselines or step sweep)",
+    )
+    parser.add_argument(
+        "--noise", action="store_true", help="also the defaults with optimize_noise=True (models with noise inputs)"
     )
     args = parser.parse_args()
     args.steps = [int(s) for s in args.steps.split(",") if s.strip()]

@@ -4,7 +4,8 @@ The loop is NVIDIA's StyleGAN2-ADA projector's, generalised: Adam on a pixel los
 learning-rate warm-up and cosine ramp-down, Gaussian noise on the latent that decays
 to zero (:class:`~._schedule.Schedule`), a start at the encoder's guess or the mean w
 (:mod:`._starts`). Noise inputs of StyleGAN stay fixed at the stored maps, as
-``synthesize`` uses them; they are not optimised.
+``synthesize`` uses them, unless ``optimize_noise=True`` asks for them to be optimised
+too (:mod:`._noise`; the result's latents then carry their own maps).
 
 A random start in z (a DCGAN without an encoder) is where inversion fails most: many
 images have a basin that a plain run from one random z misses. So a random start
@@ -35,12 +36,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..common._checks import is_finite_number
 from ..distributed import Models, Shard, ShardPlan, map_shards
 from ..distributed._client import resolve_client
 from ..generators._base import Generator
 from ..generators._latents import Latents
 from ._images import input_size, prepare_images, prepare_mask
 from ._losses import LossFn, make_loss, psnr, ssim_index
+from ._noise import NOISE_REGULARIZE, NoiseMaps
 from ._schedule import Adam, Schedule
 from ._space import LatentVariable, check_space
 from ._starts import resolve as resolve_init
@@ -133,12 +136,16 @@ def _optimise(
     gens: Sequence[torch.Generator],
     tick: Callable[[int, torch.Tensor], bool],
     chains: int = 1,
+    maps: NoiseMaps | None = None,
+    noise_regularize: float = NOISE_REGULARIZE,
 ) -> list[torch.Tensor]:
     """Run the schedule on one batch; returns each step's per-image losses.
 
     With ``chains > 1`` the variable holds that many rows per image (image-major): they
     run side by side for the first :data:`CHAIN_PHASE` of the steps, then each image keeps
     the row whose image is closest (a clean forward pass, no noise) and goes on alone.
+    With ``maps`` the noise inputs are optimised too, with their own Adam moments and
+    the autocorrelation penalty of :mod:`._noise`; the curve holds the image loss alone.
     """
     n = len(targets)
     if chains > 1:
@@ -146,38 +153,61 @@ def _optimise(
         mask = None if mask is None else mask.repeat_interleave(chains, 0)
     select = max(1, round(CHAIN_PHASE * steps)) if chains > 1 else -1
     opt = Adam(var.param, betas=schedule.betas)
+    map_opts = [] if maps is None else [Adam(m, betas=schedule.betas) for m in maps.maps]
     shape = var.param.shape[1:]
     curve = []
     for step in range(steps):
         t = (step + 0.5) / steps
         if step == select:
             with torch.no_grad():
-                clean = loss_fn(g.render(var.ws(), var.c), targets, mask, t).view(n, chains)
+                clean = loss_fn(_render(g, var, maps), targets, mask, t).view(n, chains)
             rows = torch.arange(n, device=clean.device) * chains + clean.argmin(1)
             var.keep(rows)
             opt.keep(rows, var.param)
+            if maps is not None:
+                maps.keep(rows)
+                for map_opt, m in zip(map_opts, maps.maps):
+                    map_opt.keep(rows, m)
             targets, mask, chains = targets[rows], None if mask is None else mask[rows], 1
         sigma = schedule.noise_at(t)
         noise = None
         if sigma > 0:
             draws = [torch.randn((chains, *shape), generator=gen) for gen in gens]
             noise = torch.cat(draws).to(g.device) * sigma
-        per_row = loss_fn(g.render(var.ws(noise), var.c), targets, mask, t)
+        per_row = loss_fn(_render(g, var, maps, noise), targets, mask, t)
         var.param.grad = None
-        per_row.sum().backward()
+        objective = per_row.sum()
+        if maps is not None:
+            for m in maps.maps:
+                m.grad = None
+            objective = objective + noise_regularize * maps.penalty().sum()
+        objective.backward()
         if var.space == "w+" and t < schedule.tie and var.param.grad is not None:
             var.param.grad = var.param.grad.mean(1, keepdim=True).expand_as(var.param).contiguous()
         opt.step(schedule.lr_at(t))
         var.project()
+        if maps is not None:
+            for map_opt in map_opts:
+                map_opt.step(schedule.lr_at(t))
+            maps.normalize()
         losses = per_row.detach().float().cpu().view(n, chains).min(1).values
         curve.append(losses)
         if tick(step, losses):
             break
     if chains > 1:  # stopped before the choice: keep each image's best row as it stands
         with torch.no_grad():
-            clean = loss_fn(g.render(var.ws(), var.c), targets, mask, 1.0).view(n, chains)
-        var.keep(torch.arange(n, device=clean.device) * chains + clean.argmin(1))
+            clean = loss_fn(_render(g, var, maps), targets, mask, 1.0).view(n, chains)
+        rows = torch.arange(n, device=clean.device) * chains + clean.argmin(1)
+        var.keep(rows)
+        if maps is not None:
+            maps.keep(rows)
     return curve
+
+
+def _render(
+    g: Generator, var: LatentVariable, maps: NoiseMaps | None, noise: torch.Tensor | None = None
+) -> torch.Tensor:
+    return g.render(var.ws(noise), var.c, None if maps is None else maps.maps)
 
 
 def invert(
@@ -196,6 +226,8 @@ def invert(
     batch_size: int = 32,
     callback: Callable[[int, np.ndarray], object] | None = None,
     client: Any = None,
+    optimize_noise: bool = False,
+    noise_regularize: float = NOISE_REGULARIZE,
 ) -> Inversion:
     """Find latents that ``generator`` turns into ``images`` (GAN inversion).
 
@@ -273,6 +305,19 @@ def invert(
         :func:`semwidget.load`), the encoder from the worker's own copy. The result is
         bit-identical to this process's when the workers compute on the same kind of
         device, whatever the number of workers or the order batches finish in.
+    optimize_noise : bool
+        Optimise the generator's noise inputs too, one set of maps per image (for
+        models with noise inputs: rosinality-layout StyleGAN2s such as
+        shapes-stylegan2). Each image's maps start at the stored ones and are kept
+        noise-like (:mod:`semwidget.inversion._noise`); the result's latents carry them,
+        so ``synthesize`` and ``edit`` use them. Off by default: with fixed noise an
+        inverted code means what a sampled one does, and on shapes-stylegan2, whose
+        noise barely moves a pixel, they gain nothing (benchmarks/inversion.py
+        ``--noise``). The Explorer keeps one code per real image and refuses such latents.
+    noise_regularize : float
+        With ``optimize_noise``: the weight of the maps' autocorrelation penalty
+        against the pixel loss (:data:`~semwidget.inversion._noise.NOISE_REGULARIZE`);
+        larger keeps them closer to white noise, smaller lets them fit more detail.
 
     Returns
     -------
@@ -294,6 +339,15 @@ def invert(
         raise ValueError(
             "callback= hears every step of a run in this process; on a Dask cluster (client= or "
             "semwidget.distributed) the progress bar counts finished shards: leave callback out there"
+        )
+    if not isinstance(optimize_noise, bool):
+        raise TypeError(f"optimize_noise must be True or False; got {optimize_noise!r}")
+    if not is_finite_number(noise_regularize) or noise_regularize < 0:
+        raise ValueError(f"noise_regularize must be a number >= 0; got {noise_regularize!r}")
+    if optimize_noise and not g.noise_shapes:
+        raise ValueError(
+            f"optimize_noise=True needs a generator with noise inputs (a rosinality-layout StyleGAN2 such as "
+            f"shapes-stylegan2); {g.name} has none semwidget can set"
         )
     loss_fn = make_loss(loss)
     schedule = DEFAULT_SCHEDULES[space] if schedule is None else schedule
@@ -334,8 +388,11 @@ def invert(
         int(batch_size),
         CHAINS[space],
         None if callback is None else _Callback(callback),
+        optimize_noise,
+        float(noise_regularize),
     )
     ws_parts, curves, done_steps = [], [], []
+    noise_parts: list[list[np.ndarray]] = [[] for _ in (g.noise_shapes if optimize_noise else ())]
     for _, arrays in map_shards(
         work,
         shards,
@@ -349,9 +406,12 @@ def invert(
         ws_parts.append(arrays["ws"])
         curves.append(arrays["curve"])
         done_steps.append(arrays["steps"])
+        for k, part in enumerate(noise_parts):
+            part.append(arrays[f"noise{k}"])
     ws = torch.from_numpy(np.concatenate(ws_parts)).to(g.device, g.dtype)
     done = int(np.concatenate(done_steps).max()) if n else 0
-    latents = Latents(ws=ws, c=c_all, model=g.fingerprint, space=g.latent_space)
+    noise_maps = tuple(torch.from_numpy(np.concatenate(p)).to(g.device, g.dtype) for p in noise_parts) or None
+    latents = Latents(ws=ws, c=c_all, model=g.fingerprint, space=g.latent_space, noise=noise_maps)
     reconstructions = g.synthesize(latents, batch_size=batch_size)
     return Inversion(
         latents=latents,
@@ -418,7 +478,8 @@ class _Callback:
 class InvertWork:
     """One shard of an inversion: its batches, each started and optimised as
     :func:`invert` describes; yields per image ``ws`` (float32 of the generator's dtype's
-    values), ``curve`` (the loss at each step, NaN after the last step run) and ``steps``."""
+    values), ``curve`` (the loss at each step, NaN after the last step run), ``steps``,
+    and with ``optimize_noise`` its maps ``noise0``, ``noise1``, ... (n, 1, h, w)."""
 
     space: str
     steps: int
@@ -428,6 +489,8 @@ class InvertWork:
     batch_size: int
     chains: int
     callback: _Callback | None = None  # in this process only
+    optimize_noise: bool = False
+    noise_regularize: float = NOISE_REGULARIZE
 
     def __call__(self, shard: Shard, models: Models, tick: Callable[[int], None]) -> Iterator[dict[str, np.ndarray]]:
         g = models.generator
@@ -449,14 +512,33 @@ class InvertWork:
             chains = start.shape[1] if self.steps > 0 else 1
             start = start[:, :chains].flatten(0, 1)
             var = LatentVariable(g, self.space, start, None if c is None else c.repeat_interleave(chains, 0))
+            maps = NoiseMaps(g, len(start)) if self.optimize_noise else None
             curve: list[torch.Tensor] = []
             if callback is None or not callback.stopped:
                 curve = _optimise(
-                    g, var, target, m, self.loss, self.schedule, self.steps, gens[lo:hi], step_done, chains
+                    g,
+                    var,
+                    target,
+                    m,
+                    self.loss,
+                    self.schedule,
+                    self.steps,
+                    gens[lo:hi],
+                    step_done,
+                    chains,
+                    maps,
+                    self.noise_regularize,
                 )
+            if len(var.param) != hi - lo:  # a callback stopped the run before this batch: its best start
+                var.keep(torch.arange(hi - lo, device=var.param.device) * chains)
+                if maps is not None:
+                    maps.keep(torch.arange(hi - lo, device=var.param.device) * chains)
             losses = np.full((hi - lo, self.steps), np.nan, dtype=np.float32)
             if curve:
                 losses[:, : len(curve)] = torch.stack(curve).numpy().T
             with torch.no_grad():
                 ws = var.ws().detach().to(g.dtype).float().cpu().numpy()
-            yield {"ws": ws, "curve": losses, "steps": np.full(hi - lo, len(curve))}
+            out = {"ws": ws, "curve": losses, "steps": np.full(hi - lo, len(curve))}
+            for k, noise_map in enumerate(maps.maps if maps is not None else ()):
+                out[f"noise{k}"] = noise_map.detach().to(g.dtype).float().cpu().numpy()
+            yield out

@@ -21,6 +21,10 @@ from ..generators import Generator
 from . import _state as st
 
 MAX_PIXELS = 50_000_000  # as semwidget.invert: larger images are refused before decoding
+_OWN_NOISE = (
+    "the Explorer keeps one code per real image and synthesizes it with the model's fixed noise maps; "
+    "an inversion with optimize_noise=True carries maps of its own: invert without it for the Explorer"
+)
 
 
 def open_image(data: bytes, name: str) -> Image.Image:
@@ -58,6 +62,8 @@ def invert_cells(g: Generator, images: Any, names: Sequence[str] | None = None, 
     from ..inversion import invert  # the optimiser and its losses load when first used
 
     check_generator(g)
+    if options.get("optimize_noise"):
+        raise ValueError(_OWN_NOISE)
     count = len(images) if hasattr(images, "__len__") else None
     if count is not None and count > st.MAX_REALS:
         raise ValueError(f"the grid shows at most {st.MAX_REALS} real images; got {count}")
@@ -69,6 +75,8 @@ def cells_of(g: Generator, inversion: Any, names: Sequence[str] | None = None) -
     check_generator(g)
     if inversion.latents.model != g.fingerprint:
         raise ValueError(f"this Inversion was made on another generator than {g.name}")
+    if inversion.latents.noise is not None:
+        raise ValueError(_OWN_NOISE)
     ws = inversion.latents.ws
     if len(ws) > st.MAX_REALS:
         raise ValueError(f"the grid shows at most {st.MAX_REALS} real images; got {len(ws)}")

@@ -170,6 +170,12 @@ def test_an_inversion_on_the_cluster_is_bit_identical_to_one_in_process(client, 
     assert here.init == there.init == "encoder"
     assert torch.equal(here.latents.ws, there.latents.ws) and np.array_equal(here.loss_curve, there.loss_curve)
     assert np.array_equal(here.psnr, there.psnr) and there.steps == 3
+    # With the noise inputs optimised too, each image's maps come back from its shard.
+    noisy = dict(args, steps=2, optimize_noise=True)
+    here, there = (semwidget.invert(shapes, x[:3], client=c, **noisy) for c in (None, client))
+    assert len(there.latents.noise) == len(shapes.noise_shapes) and there.latents.noise[0].shape[0] == 3
+    assert all(torch.equal(a, b) for a, b in zip(here.latents.noise, there.latents.noise))
+    assert torch.equal(here.latents.ws, there.latents.ws) and np.array_equal(here.psnr, there.psnr)
     with pytest.raises(ValueError, match="callback= hears every step"):
         semwidget.invert(shapes, x, client=client, callback=lambda step, losses: None, **args)
     from semwidget.inversion import _invert
