@@ -3,14 +3,18 @@ factor predictor, in process and on a LocalCluster of worker processes, one torc
 per process (``--threads`` for the in-process run and the workers' shards).
 
     python benchmarks/distributed.py                       # 2048 samples: minutes on 2 cores
-    python benchmarks/distributed.py --n-samples 100000    # the issue's figure: 2 cores, 1 thread each: ~4 h
+    python benchmarks/distributed.py --n-samples 100000    # the issue's figure: 2 cores, 1 thread each: ~70 min
     python benchmarks/distributed.py --workers 4 --shard-size 1024
 
-Measured on 2 shared cores (load average 3-8), one torch thread per process, 20480
-samples in shards of 1024 (the 10⁵ run would have taken about 4 h there): in process
-1547 s (13.2 images/s, peak 792 MiB); on 2 workers 1277 s (16.0 images/s; caller with
-the scheduler 784 MiB, workers 760 MiB each), a shard 33.7 CPU s, overhead 0.38 s per
-shard, the recomputed shards bit-identical; the whole run 55 min.
+Measured on 2 shared cores, one torch thread per process, 10⁵ samples in 98 shards of
+1024 (the whole run 69 min): in process 2131 s (46.9 images/s, peak 1019 MiB; load
+average 0.6 before, 2.0 after); on 2 workers 1818 s (55.0 images/s; caller with the
+scheduler 979 MiB and 139 CPU s, workers 778 and 780 MiB), a shard 35.5 s of compute
+(median), 30.5 CPU s, overhead 0.07 s per shard, the recomputed first and last shards
+bit-identical. Only 1.17x over one process: the two workers and the scheduler shared the
+two cores (with other work for part of the run), and a shard took 30.5 CPU s on a worker
+against 21.1 in process, two busy cores slowing each other. An earlier run of 20480
+samples at load 3-8 went at 13.2 images/s in process and 16.0 on 2 workers.
 
 Prints, for each way: wall and CPU time and the peak resident memory of every process
 (the cluster's startup apart); the compute time of a shard on a worker and the overhead
