@@ -12,4 +12,4 @@ ruff check .
 ruff format --check .
 mypy semwidget
 npx --no-install vitest run
-python -m pytest "$@"
+python -m pytest --durations=15 "$@"  # the slowest tests, to keep the whole run short
