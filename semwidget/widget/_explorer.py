@@ -161,7 +161,7 @@ class Explorer(anywidget.AnyWidget):
             raise TypeError(f"directions must be semwidget.Directions or a list of them; got {directions!r:.80}")
         self._factor_options = dict(factor_options or {})
         blocks = [st.new_block(g, d) for d in given] + _factor_blocks(g, factors, self._factor_options)
-        self._invert_options = dict(invert_options or {})
+        self._invert_options = _reals.check_invert_options(invert_options)
         reals = [] if images is None else _initial_reals(g, images, **self._invert_options)
         self._generator = g
         self._renderer = Renderer(g)

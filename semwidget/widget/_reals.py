@@ -57,13 +57,20 @@ def check_generator(g: Generator) -> None:
         )
 
 
+def check_invert_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """The Explorer's ``invert_options``, refused up front if no inversion could become a cell."""
+    options = dict(options or {})
+    if options.get("optimize_noise"):
+        raise ValueError(_OWN_NOISE)
+    return options
+
+
 def invert_cells(g: Generator, images: Any, names: Sequence[str] | None = None, **options: Any) -> list[st.RealCell]:
     """Invert ``images`` (anything :func:`semwidget.invert` accepts) into session cells."""
     from ..inversion import invert  # the optimiser and its losses load when first used
 
     check_generator(g)
-    if options.get("optimize_noise"):
-        raise ValueError(_OWN_NOISE)
+    check_invert_options(options)
     count = len(images) if hasattr(images, "__len__") else None
     if count is not None and count > st.MAX_REALS:
         raise ValueError(f"the grid shows at most {st.MAX_REALS} real images; got {count}")

@@ -171,7 +171,8 @@ def test_no_encoder_falls_back_and_warns_once_per_model(tiny_dcgan, tiny_style, 
     monkeypatch.setattr(_starts, "_warned", set())
     monkeypatch.setattr(_starts, "_encoder_for", lambda g: None)
     x = _targets(tiny_style, 1)
-    with pytest.warns(UserWarning, match="no encoder for tiny-style; starting from the mean w instead \\(pass init='mean'"):
+    hint = r"no encoder for tiny-style; starting from the mean w instead \(pass init='mean'"
+    with pytest.warns(UserWarning, match=hint):
         inv = invert(tiny_style, x, steps=0, progress=False)
     assert inv.init == "mean"
     with warnings.catch_warnings():

@@ -154,6 +154,8 @@ def test_the_explorer_refuses_latents_with_their_own_maps_before_inverting(noisy
     with pytest.raises(ValueError, match="invert without it for the Explorer"):
         Explorer(g, n_samples=1, images=x, invert_options={"optimize_noise": True, "callback": calls.append})
     assert calls == []  # refused before a step ran
+    with pytest.raises(ValueError, match="invert without it for the Explorer"):
+        Explorer(g, n_samples=1, invert_options={"optimize_noise": True})  # before any image is dropped
 
 
 def test_scoring_given_latents_reads_their_maps_and_keys_its_cache_by_them(noisy_style, tmp_path):
