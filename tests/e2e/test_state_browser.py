@@ -174,10 +174,14 @@ def test_an_image_dropped_on_the_grid_becomes_a_cell_the_handles_edit(explorer_p
         }""",
         [f'{W} [data-testid="grid"]', png],
     )
-    reals = kernel(page, ex, f"[(r.name, r.psnr) for r in {ex}.state.reals]", timeout=300)
+    # The page reads the file before it sends it, so the kernel may be idle for a moment
+    # after the drop: wait for the cell itself (an error banner ends the wait with its text).
+    harness.wait_until(
+        page, f"() => document.querySelector('{W} [data-testid=\"cell-{n}\"]') !== null", "the new cell", timeout=300
+    )
+    reals = kernel(page, ex, f"[(r.name, r.psnr) for r in {ex}.state.reals]")
     assert [name for name, _ in reals] == ["face.png"] and reals[0][1] > 15, reals
     caption = page.locator(f'{W} [data-testid="cell-seed-{n}"]')
-    harness.wait_until(page, f"() => document.querySelector('{W} [data-testid=\"cell-{n}\"]') !== null", "the new cell")
     assert caption.inner_text().startswith("face.png ·") and caption.inner_text().endswith("dB")
     harness.wait_for_sent_seq(page, timeout=60)
     harness.snapshot(page, "real-before")
