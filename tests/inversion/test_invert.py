@@ -16,15 +16,6 @@ from semwidget.inversion import Inversion, Schedule, _starts, invert
 from semwidget.nets import StyleGAN2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny convolutions gain nothing from threads, and lose much when the cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _tiny_style(seed: int = 0) -> semwidget.Generator:
     """16×16, style_dim 8: 6 layer-wise latents."""
     torch.manual_seed(seed)

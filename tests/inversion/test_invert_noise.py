@@ -13,14 +13,6 @@ from semwidget.nets import StyleGAN2
 from semwidget.nets._stylegan2 import NoiseInjection
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def noisy_style() -> semwidget.Generator:
     """16×16 StyleGAN2 whose noise inputs matter (their weights are 0.3, not the zeros a fresh net has)."""

@@ -25,14 +25,6 @@ from semwidget.inversion._losses import (
 ALL = sorted(LOSSES)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _pair(n=2, size=64, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(n, 3, size, size, generator=g) * 2 - 1
