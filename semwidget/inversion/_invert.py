@@ -164,12 +164,10 @@ def _optimise(
             with torch.no_grad():
                 clean = loss_fn(_render(g, var, maps), targets, mask, t).view(n, chains)
             rows = torch.arange(n, device=clean.device) * chains + clean.argmin(1)
-            var.keep(rows)
+            _keep_rows(var, maps, rows)
             opt.keep(rows, var.param)
-            if maps is not None:
-                maps.keep(rows)
-                for map_opt, m in zip(map_opts, maps.maps):
-                    map_opt.keep(rows, m)
+            for map_opt, m in zip(map_opts, maps.maps if maps is not None else ()):
+                map_opt.keep(rows, m)
             targets, mask, chains = targets[rows], None if mask is None else mask[rows], 1
         sigma = schedule.noise_at(t)
         noise = None
@@ -199,11 +197,15 @@ def _optimise(
     if chains > 1:  # stopped before the choice: keep each image's best row as it stands
         with torch.no_grad():
             clean = loss_fn(_render(g, var, maps), targets, mask, 1.0).view(n, chains)
-        rows = torch.arange(n, device=clean.device) * chains + clean.argmin(1)
-        var.keep(rows)
-        if maps is not None:
-            maps.keep(rows)
+        _keep_rows(var, maps, torch.arange(n, device=clean.device) * chains + clean.argmin(1))
     return curve
+
+
+def _keep_rows(var: LatentVariable, maps: NoiseMaps | None, rows: torch.Tensor) -> None:
+    """One row per image from now on: the latent's and, when optimised, the noise maps'."""
+    var.keep(rows)
+    if maps is not None:
+        maps.keep(rows)
 
 
 def _render(
@@ -532,9 +534,7 @@ class InvertWork:
                     self.noise_regularize,
                 )
             if len(var.param) != hi - lo:  # a callback stopped the run before this batch: its best start
-                var.keep(torch.arange(hi - lo, device=var.param.device) * chains)
-                if maps is not None:
-                    maps.keep(torch.arange(hi - lo, device=var.param.device) * chains)
+                _keep_rows(var, maps, torch.arange(hi - lo, device=var.param.device) * chains)
             losses = np.full((hi - lo, self.steps), np.nan, dtype=np.float32)
             if curve:
                 losses[:, : len(curve)] = torch.stack(curve).numpy().T
