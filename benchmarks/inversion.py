@@ -182,7 +182,7 @@ def sweep(g, x, fb, model, images, steps_list, long, baseline_init, defaults_onl
 
 def world(args) -> list[Row]:
     from semwidget.world import render, sample_factors, to_tensor
-    from semwidget.world._measure import factor_isolation, generated_scores
+    from semwidget.world._measure import factor_error, factor_isolation, generated_scores, summed_factor_error
     from semwidget.world._predictor import SCORE_NAMES, FactorScorer
 
     g = semwidget.load("shapes-stylegan2", device="cpu")
@@ -198,27 +198,13 @@ def world(args) -> list[Row]:
     # Factor error: the predictor on reconstructions and on the renders, against the truth.
     scorer = FactorScorer()
     names = list(SCORE_NAMES)
-    truth = np.stack([factors[:, [f.name for f in semwidget.world.FACTORS].index(n)] for n in names], axis=1)
-    own, recon = scorer(x), scorer(default.images)
+    own, recon = factor_error(x, factors, scorer), factor_error(default.images, factors, scorer)
     print("\nfactor error of the defaults' reconstructions (MAE in factor units; hues in turns; shape: error rate)")
     print("| factor | predictor on renders | on reconstructions | ratio |\n|---|---:|---:|---:|")
-    ratios = []
-    for j, name in enumerate(names):
-        e_own, e_rec = (np.abs(p[:, j] - truth[:, j]) for p in (own, recon))
-        if name.endswith("hue"):
-            e_own, e_rec = np.minimum(e_own, 1 - e_own), np.minimum(e_rec, 1 - e_rec)
-        if name == "shape":
-            e_own, e_rec = (e_own > 0.5).astype(float), (e_rec > 0.5).astype(float)
-        a, b = float(e_own.mean()), float(e_rec.mean())
+    for name, a, b in zip(names, own, recon):
         ratio = b / a if a > 0 else float("inf") if b > 0 else 1.0
-        if name != "shape":
-            ratios.append((a, b))
         print(f"| {name} | {a:.4f} | {b:.4f} | {ratio:.2f} |")
-    from semwidget.world._measure import random_pair_change
-
-    pair = random_pair_change()
-    own_n = sum(a / pair[j] for j, (a, _) in enumerate(ratios))
-    rec_n = sum(b / pair[j] for j, (_, b) in enumerate(ratios))
+    own_n, rec_n = summed_factor_error(own), summed_factor_error(recon)
     print(
         f"| continuous factors, summed in units of a random scene change | {own_n:.4f} | {rec_n:.4f} | "
         f"{rec_n / own_n:.2f} |"

@@ -73,6 +73,28 @@ def random_pair_change() -> np.ndarray:
     return np.array(out)
 
 
+def factor_error(images: torch.Tensor, factors: np.ndarray, scorer: FactorScorer | None = None) -> np.ndarray:
+    """How far the predictor reads ``images`` from their true ``factors``: the mean
+    |read − true| of each factor over the images, shape (9,) in SCORE_NAMES order (hues
+    wrapped, in turns; ``shape``: the share of wrong classes).
+
+    ``factors`` has shape (n, 9) in FACTORS order, as :func:`sample_factors` draws them:
+    the renders' own, also when ``images`` are reconstructions of those renders.
+    """
+    factors = np.asarray(factors, np.float64)
+    if factors.ndim != 2 or factors.shape != (len(images), len(FACTORS)):
+        raise ValueError(f"expected factors of shape ({len(images)}, {len(FACTORS)}); got {factors.shape}")
+    truth = factors[:, [[f.name for f in FACTORS].index(n) for n in SCORE_NAMES]]
+    return np.abs(factor_change(truth, (scorer or FactorScorer())(images))).mean(axis=0)
+
+
+def summed_factor_error(error: np.ndarray) -> float:
+    """One figure for a :func:`factor_error`: the continuous factors' errors (all but
+    ``shape``), each in units of the change between two unrelated scenes, summed."""
+    continuous = [j for j, n in enumerate(SCORE_NAMES) if n != "shape"]
+    return float((np.asarray(error)[continuous] / random_pair_change()[continuous]).sum())
+
+
 def real_scores(n: int = 2000, seed: int = 0, scorer: FactorScorer | None = None) -> np.ndarray:
     """FactorScorer outputs on ``n`` real renders, shape (n, 9)."""
     scorer = scorer or FactorScorer()

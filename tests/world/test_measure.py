@@ -19,11 +19,13 @@ from semwidget.generators import Generator
 from semwidget.world import FACTORS, render, sample_factors, to_tensor
 from semwidget.world._measure import (
     factor_change,
+    factor_error,
     factor_isolation,
     generated_scores,
     histogram_distances,
     random_pair_change,
     real_scores,
+    summed_factor_error,
 )
 from semwidget.world._predictor import SCORE_NAMES
 
@@ -120,3 +122,23 @@ def test_factor_isolation_rejects_a_bad_alpha():
     g = WorldGenerator()
     with pytest.raises(ValueError, match="alpha must be a positive number"):
         factor_isolation(g, coordinate(g, "view"), alpha=float("nan"))
+
+
+def test_factor_error_reads_each_factor_against_the_truth_with_hues_wrapped():
+    factors = sample_factors(4, np.random.default_rng(3))
+    truth = factors[:, [[f.name for f in FACTORS].index(n) for n in SCORE_NAMES]]
+    images = torch.zeros(4, 3, 8, 8)
+    read = truth.copy()
+    hue, shape, scale = (SCORE_NAMES.index(n) for n in ("floor_hue", "shape", "scale"))
+    read[:, hue] = (truth[:, hue] + 0.9) % 1.0  # 0.1 turn the other way round
+    read[0, shape] = (truth[0, shape] + 1) % 4
+    read[:, scale] += 0.05
+    error = factor_error(images, factors, scorer=lambda _images: read)
+    expected = np.zeros(len(SCORE_NAMES))
+    expected[[hue, shape, scale]] = 0.1, 0.25, 0.05
+    np.testing.assert_allclose(error, expected, atol=1e-6)  # factors are float32
+    pair = random_pair_change()
+    assert summed_factor_error(error) == pytest.approx(0.1 / pair[hue] + 0.05 / pair[scale])
+    assert summed_factor_error(factor_error(images, factors, scorer=lambda _images: truth)) == 0.0
+    with pytest.raises(ValueError, match=r"factors of shape \(4, 9\)"):
+        factor_error(images, factors[:3])
