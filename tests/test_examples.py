@@ -25,18 +25,13 @@ PARAMS = [pytest.param(p, id=p.name, marks=[pytest.mark.faces] if uses_face_scor
 
 @pytest.mark.zoo
 @pytest.mark.parametrize("path", PARAMS)
-def test_notebook_runs(path, tmp_path, monkeypatch):
+def test_notebook_runs(path, tmp_path):
     missing = [pkg for mod, pkg in FACES_EXTRA.items() if importlib.util.find_spec(mod) is None]
     if uses_face_scorers(path) and missing:
         why = f"{path.name} needs the faces extra (missing {', '.join(missing)}): pip install 'semwidget[faces]'"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(why)
         pytest.skip(why)
-    # One torch thread in the kernel (it inherits this environment). On a two-core box two
-    # threads stall whenever another process holds a core: beside one busy process,
-    # notebook 05 took 315 s with two threads and 163 s with one (about 290 s inside the
-    # whole suite, so something there holds a core too). Results do not depend on it.
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]

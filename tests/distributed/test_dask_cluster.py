@@ -35,6 +35,11 @@ ARGS = dict(n_samples=N, batch_size=BATCH, shard_size=SHARD)
 
 @pytest.fixture(scope="module")
 def client(shapes):
+    # Starting the workers' nannies sets OMP_NUM_THREADS=1 (and MKL_/OPENBLAS_) in *this*
+    # process's environment and leaves it there, so every process the rest of the suite
+    # starts (the notebooks' kernels: notebook 05 took 263-295 s instead of 110 s) would
+    # run one thread. The environment is put back when the cluster stops.
+    environ = dict(os.environ)
     # Seen once at load average ~11: the scheduler dropped both workers at once ("Lost all
     # workers") and the shards waited for workers forever. With this, shards that find no
     # worker for three minutes fail (NoValidWorkerError), so such a run fails, not hangs.
@@ -53,6 +58,8 @@ def client(shapes):
         del warming
         client.close()
         cluster.close()
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 @pytest.fixture(scope="module", autouse=True)
