@@ -40,6 +40,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -65,8 +66,8 @@ EVAL_SEED, EVAL_N = 2024, 64
 BENCHMARK_SEED = 20_261_201
 
 
-def shipped() -> tuple[torch.nn.Module, torch.nn.Module, dict]:
-    """The shipped synthesis (float32 module), w+ encoder network and checkpoint dict."""
+def shipped() -> tuple[Any, torch.nn.Module, dict]:
+    """The shipped generator (float32), its w+ encoder network and its checkpoint dict."""
     import semwidget
     from semwidget.inversion._encoder import REGISTRY, load_encoder_file
 
@@ -74,7 +75,7 @@ def shipped() -> tuple[torch.nn.Module, torch.nn.Module, dict]:
     entry = REGISTRY["shapes-stylegan2"]
     enc, _ = load_encoder_file(entry.path, sha256=entry.sha256, model=entry.model, fingerprint=entry.fingerprint)
     ckpt = torch.load(Path(semwidget.__file__).parent / "world/weights/shapes-stylegan2.pt", weights_only=True)
-    return g.module.float(), enc.float(), ckpt
+    return g, enc.float(), ckpt
 
 
 def renders(n: int, rng: np.random.Generator) -> torch.Tensor:
@@ -88,15 +89,15 @@ def synth(module: torch.nn.Module, ws: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(g_ema: torch.nn.Module, enc: torch.nn.Module, x: torch.Tensor, truth: np.ndarray) -> dict:
-    """PSNR of G(E(x)) on held-out renders and the predictor's scale error on them."""
-    from semwidget.world._predictor import SCORE_NAMES, FactorScorer
+def evaluate(g_ema: torch.nn.Module, enc: torch.nn.Module, x: torch.Tensor, factors: np.ndarray) -> dict:
+    """PSNR of G(E(x)) on held-out renders ``x`` of ``factors``, and the predictor's scale error on it."""
+    from semwidget.world._measure import factor_error
+    from semwidget.world._predictor import SCORE_NAMES
 
     y = synth(g_ema, enc(x)).clamp(-1, 1)
     psnr = 10 * torch.log10(4 / (y - x).square().mean((1, 2, 3)))
-    j = list(SCORE_NAMES).index("scale")
-    scale = FactorScorer()(y)[:, j]
-    return {"psnr": float(psnr.mean()), "scale_mae": float(np.abs(scale - truth).mean())}
+    scale = factor_error(y, factors)[SCORE_NAMES.index("scale")]
+    return {"psnr": float(psnr.mean()), "scale_mae": float(scale)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -140,11 +141,12 @@ def main(argv: list[str] | None = None) -> None:
     from semwidget.inversion._losses import Lap1
 
     lap1 = Lap1()
-    g, enc, shipped_ckpt = shipped()
+    generator, enc, shipped_ckpt = shipped()
+    g = generator.module
     if args.export:
         return export(g, saved, shipped_ckpt, args.out)
     if args.evaluate:
-        return compare(g, enc, saved, args.evaluate)
+        return compare(generator, enc, saved, args.evaluate)
     g_ema, enc_old = copy.deepcopy(g).eval(), copy.deepcopy(enc).eval().requires_grad_(False)
     g_old = copy.deepcopy(g).eval().requires_grad_(False) if config["keep"] else None
     # semwidget loads generators frozen; the synthesis trains, the mapping stays (prior
@@ -164,12 +166,12 @@ def main(argv: list[str] | None = None) -> None:
         opt_e.load_state_dict(saved["opt_e"])
         step = int(saved["step"])
         log.info("resumed at step %d", step)
-    eval_x = renders(EVAL_N, np.random.default_rng(EVAL_SEED))
-    from semwidget.world import FACTORS, sample_factors
+    from semwidget.world import render, sample_factors, to_tensor
 
-    eval_truth = sample_factors(EVAL_N, np.random.default_rng(EVAL_SEED))[:, [f.name for f in FACTORS].index("scale")]
+    eval_factors = sample_factors(EVAL_N, np.random.default_rng(EVAL_SEED))
+    eval_x = to_tensor(render(eval_factors))
     if step == 0 and args.eval_every:
-        log.info("shipped: %s", evaluate(g_ema, enc, eval_x, eval_truth))
+        log.info("shipped: %s", evaluate(g_ema, enc, eval_x, eval_factors))
     beta = 0.5 ** (config["batch"] / (config["ema_kimg"] * 1000))
 
     def save() -> None:
@@ -214,17 +216,15 @@ def main(argv: list[str] | None = None) -> None:
         if step % 50 == 0:
             log.info("step %d  recon %.5f  anchor %.5f", step, recon.item(), anchor.item())
         if args.eval_every and step % args.eval_every == 0:
-            log.info("step %d  held-out %s", step, evaluate(g_ema, enc, eval_x, eval_truth))
+            log.info("step %d  held-out %s", step, evaluate(g_ema, enc, eval_x, eval_factors))
             save()
     save()
     log.info("stopped at step %d after %.1f min", step, (time.perf_counter() - start) / 60)
 
 
-def compare(g: torch.nn.Module, enc: torch.nn.Module, saved: dict, n: int) -> None:
+def compare(generator: Any, enc: torch.nn.Module, saved: dict, n: int) -> None:
     """What the inversion benchmark measures on world renders, shipped weights against the run's."""
-    import dataclasses
-
-    import semwidget
+    from semwidget.generators import Latents
     from semwidget.inversion import invert
     from semwidget.world import render, sample_factors, to_tensor
     from semwidget.world._measure import factor_error, summed_factor_error
@@ -233,15 +233,14 @@ def compare(g: torch.nn.Module, enc: torch.nn.Module, saved: dict, n: int) -> No
     factors = sample_factors(n, np.random.default_rng(BENCHMARK_SEED))
     x = to_tensor(render(factors))
     own = factor_error(x, factors)
-    generator = semwidget.load("shapes-stylegan2", device="cpu")
     for label, state in (("shipped", None), (f"step {saved['step']}", saved)):
         if state is not None:
             generator.module.load_state_dict(state["g_ema"])
             enc.load_state_dict(state["enc"])
         with torch.no_grad():
             codes = enc.eval()(x)
-        template = invert(generator, x, steps=0, init="mean", progress=False).latents
-        inv = invert(generator, x, init=dataclasses.replace(template, ws=codes), progress=False)
+        start = Latents(ws=codes, model=generator.fingerprint, space=generator.latent_space)
+        inv = invert(generator, x, init=start, progress=False)
         error = factor_error(inv.images, factors)
         scale = SCORE_NAMES.index("scale")
         log.info(
